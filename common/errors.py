@@ -1,0 +1,91 @@
+"""One error shape for every 4xx/5xx the API returns: ``{"error": "...", "errors": {...}}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+
+class InvalidInput(Exception):
+    """Bad input found by a parser or a service; the API answers it with a 400.
+
+    ``errors`` maps the parameter or field at fault to its messages, so clients can
+    point at it; ``message`` is one human sentence.
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, errors: Mapping[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = dict(errors or {})
+
+
+class NotFound(InvalidInput):
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+def error_body(message: str, errors: Mapping[str, list[str]] | None = None) -> dict:
+    body: dict = {"error": message}
+    if errors:
+        body["errors"] = dict(errors)
+    return body
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested ``detail`` ({"field": ["msg"], "items": [{"x": [...]}]}) as flat paths."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, name))
+    elif isinstance(detail, list) and detail and not all(isinstance(d, str) for d in detail):
+        for index, value in enumerate(detail):
+            flat.update(_flatten(value, f"{prefix}[{index}]"))
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        flat[prefix or "non_field_errors"] = [str(m) for m in messages]
+    return flat
+
+
+def _sentence(text: str) -> str:
+    text = str(text).strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def exception_handler(exc, context):
+    """DRF exception handler: every error the API raises leaves in the one shape."""
+    if isinstance(exc, InvalidInput):
+        set_rollback()
+        return Response(error_body(exc.message, exc.errors), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: let Django log it and answer 500 (handler500 keeps it JSON)
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    detail = exc.detail
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(detail)
+        first_field, first_messages = next(iter(errors.items()))
+        message = _sentence(f"Invalid {first_field}: {first_messages[0]}")
+        body = error_body(message, errors)
+    elif isinstance(detail, Mapping):
+        # simplejwt puts {"detail": ..., "code": ..., "messages": [...]} here.
+        body = error_body(_sentence(detail.get("detail", exc.default_detail)))
+    else:
+        body = error_body(_sentence(detail))
+    set_rollback()
+    return Response(body, status=exc.status_code, headers=headers)

@@ -1,0 +1,45 @@
+"""JSON rendering with orjson: fast, and exact for money."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import orjson
+from rest_framework.renderers import BaseRenderer
+
+
+def money_json(value: Decimal) -> orjson.Fragment:
+    """A Decimal as an exact JSON number, never a float, with at least one decimal digit.
+
+    ``Decimal("255000.00")`` -> ``255000.0``; ``Decimal("150000.50")`` -> ``150000.5``.
+    """
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text += "0"
+    else:
+        text += ".0"
+    return orjson.Fragment(text)
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return money_json(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def dumps(data) -> bytes:
+    return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+class ORJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None  # orjson writes UTF-8; JSON needs no charset parameter
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None:
+            return b""
+        return dumps(data)

@@ -1,0 +1,33 @@
+"""Gunicorn configuration, for development (``make run``) and production alike.
+
+Bsale clients authenticate with an ``access_token`` header. Gunicorn drops header
+names with underscores by default, because ``Access-Token`` and ``access_token``
+both become ``HTTP_ACCESS_TOKEN`` and a client could smuggle one past a proxy as
+the other. We let exactly that one header through (``forwarder_headers``) and no
+other underscore header: ``access_token`` is the client's own credential, never a
+value a proxy vouches for, and if a client sends both spellings gunicorn joins them
+into one value that fails validation (401). Scheme headers are not trusted here;
+Django's SECURE_PROXY_SSL_HEADER handles them in production.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "sync" if threads == 1 else "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak can never take a worker down.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+# Let the Bsale ``access_token`` header through (see the docstring), from any peer.
+forwarded_allow_ips = "*"
+forwarder_headers = "ACCESS_TOKEN"
+secure_scheme_headers = {}

@@ -1,0 +1,161 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from common.money import MoneyField
+from offices.models import State
+
+
+class DocumentUse(models.IntegerChoices):
+    """Bsale's meaning of a document type's ``use``."""
+
+    SALE = 0, _("Sale")
+    RETURN = 1, _("Return")
+    DISPATCH = 2, _("Dispatch")
+    SETTLEMENT = 3, _("Settlement")
+
+
+class DocumentType(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("tax authority code"), max_length=20, blank=True, default="")
+    use = models.PositiveSmallIntegerField(
+        _("use"), choices=DocumentUse.choices, default=DocumentUse.SALE
+    )
+    is_electronic = models.BooleanField(_("electronic"), default=True)
+    state = models.PositiveSmallIntegerField(
+        _("state"), choices=State.choices, default=State.ACTIVE
+    )
+
+    class Meta:
+        verbose_name = _("document type")
+        verbose_name_plural = _("document types")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(use__in=[0, 1, 2, 3]), name="doctype_use_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=[0, 1]), name="doctype_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.use == DocumentUse.RETURN
+
+
+class Document(models.Model):
+    """A fiscal document. Void documents (state 1) count nowhere."""
+
+    document_type = models.ForeignKey(
+        DocumentType, verbose_name=_("document type"), on_delete=models.PROTECT, related_name="+"
+    )
+    number = models.BigIntegerField(_("number"))
+    emission_date = models.DateField(_("emission date"))
+    expiration_date = models.DateField(_("expiration date"), null=True, blank=True)
+    generation_date = models.DateTimeField(_("generation date"), default=timezone.now)
+    office = models.ForeignKey(
+        "offices.Office",
+        verbose_name=_("office"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("seller"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+    net_amount = MoneyField(_("net amount"), default=Decimal("0"))
+    tax_amount = MoneyField(_("tax amount"), default=Decimal("0"))
+    exempt_amount = MoneyField(_("exempt amount"), default=Decimal("0"))
+    total_amount = MoneyField(_("total amount"), default=Decimal("0"))
+    state = models.PositiveSmallIntegerField(
+        _("state"), choices=State.choices, default=State.ACTIVE
+    )
+    reference_document = models.ForeignKey(
+        "self",
+        verbose_name=_("reference document"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document_type", "number"], name="document_unique_number_per_type"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=[0, 1]), name="document_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(net_amount__gte=0)
+                & models.Q(tax_amount__gte=0)
+                & models.Q(exempt_amount__gte=0)
+                & models.Q(total_amount__gte=0),
+                name="document_amounts_non_negative",
+            ),
+        ]
+        indexes = [
+            # The sales summary and emissiondate filters: range scans on the date.
+            models.Index(fields=["emission_date"], name="document_emission_idx"),
+            # A seller's sales/returns in a date range.
+            models.Index(fields=["user", "emission_date"], name="document_user_emission_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_type_id}-{self.number}"
+
+
+class SalesHistoryEntry(models.Model):
+    """One purchase of a Leancore merchant from a mass consumption company (EMC)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="history",
+    )
+    nit = models.CharField(_("NIT"), max_length=32)
+    amount = MoneyField(_("amount"), validators=[MinValueValidator(Decimal("0"))])
+    date = models.DateTimeField(_("date"))
+    emc = models.CharField(_("EMC"), max_length=200)
+    # default= rather than auto_now*: loaddata saves raw rows and would leave them NULL.
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("sales history entry")
+        verbose_name_plural = _("sales history")
+        ordering = ["date", "nit", "emc"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "nit", "date", "emc"], name="history_unique_entry"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="history_amount_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emc} {self.nit} {self.date:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):
+        self.updated_at = timezone.now()
+        super().save(*args, **kwargs)

@@ -1,0 +1,51 @@
+import pytest
+from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.factories import UserFactory
+
+READ_PERMS = [
+    "users.view_user",
+    "offices.view_office",
+    "sales.view_documenttype",
+    "sales.view_document",
+]
+
+
+def grant(user, *perms: str) -> None:
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+
+
+def token_for(user) -> str:
+    return str(AccessToken.for_user(user))
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def reader(db):
+    """An API client account with every read permission."""
+    user = UserFactory(username="reader", office=None)
+    grant(user, *READ_PERMS)
+    return user
+
+
+@pytest.fixture
+def auth_client(reader):
+    """An APIClient authenticated as ``reader`` with a Bearer token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(reader)}")
+    return client
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="boss", is_staff=True, is_superuser=True, office=None)

@@ -1,0 +1,39 @@
+"""The base of every Bsale resource: list, detail and count, through common.bsale."""
+
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from common.bsale import Resource, detail_payload, list_payload
+from common.filters import filter_or_400
+
+
+class BsaleViewSet(viewsets.GenericViewSet):
+    """``GET /v1/<name>.json``, ``/v1/<name>/<id>.json`` and ``/v1/<name>/count.json``.
+
+    Subclasses set ``resource``, ``filterset_class``, ``permission_model`` and
+    ``get_queryset`` (a selector). Views stay thin: parse, select, serialize.
+    """
+
+    resource: Resource
+    filterset_class = None
+    lookup_value_regex = r"\d+"
+
+    def filtered_queryset(self):
+        queryset = self.get_queryset()
+        if self.filterset_class is None:
+            return queryset
+        return filter_or_400(
+            self.filterset_class, self.request.query_params, queryset, self.request
+        )
+
+    def list(self, request, *args, **kwargs):
+        return Response(list_payload(request, self.filtered_queryset(), resource=self.resource))
+
+    def retrieve(self, request, pk=None, *args, **kwargs):
+        return Response(detail_payload(request, self.get_queryset(), pk, self.resource))
+
+    @action(detail=False, url_path="count")
+    def count(self, request, *args, **kwargs):
+        """Bsale's ``count.json``: the number of items the same filters would list."""
+        return Response({"count": self.filtered_queryset().count()})

@@ -1,0 +1,74 @@
+"""The Bsale representations of document types and documents."""
+
+from common.bsale import Attr, Relation, Resource, date_to_unix, datetime_to_unix, flag
+from common.renderers import money_json
+from sales.models import DocumentUse
+from sales.selectors import SalesSummary
+
+
+def _is_credit_note(use: int) -> int:
+    return flag(use == DocumentUse.RETURN)
+
+
+DOCUMENT_TYPE_RESOURCE = Resource(
+    name="document_types",
+    attributes=[
+        Attr("name", "name"),
+        Attr("codeSii", "code"),
+        Attr("use", "use"),
+        Attr("isCreditNote", "use", _is_credit_note),
+        Attr("isElectronicDocument", "is_electronic", flag),
+        Attr("state", "state"),
+    ],
+)
+
+DOCUMENT_RESOURCE = Resource(
+    name="documents",
+    attributes=[
+        Attr("emissionDate", "emission_date", date_to_unix),
+        Attr("expirationDate", "expiration_date", date_to_unix),
+        Attr("generationDate", "generation_date", datetime_to_unix),
+        Attr("number", "number"),
+        Attr("totalAmount", "total_amount", money_json),
+        Attr("netAmount", "net_amount", money_json),
+        Attr("taxAmount", "tax_amount", money_json),
+        Attr("exemptAmount", "exempt_amount", money_json),
+        Attr("state", "state"),
+    ],
+    relations=[
+        Relation("document_type", "document_type", "document_types"),
+        Relation("office", "office", "offices"),
+        Relation("user", "user", "users"),
+    ],
+)
+
+# The items of a seller's sales and returns: ``{href, id, name, number}``.
+SELLER_DOCUMENT_RESOURCE = Resource(
+    name="seller_documents",
+    path="documents",
+    attributes=[Attr("name", "document_type__name"), Attr("number", "number")],
+)
+
+
+def sales_summary_payload(summary: SalesSummary, base_url: str) -> dict:
+    """Bsale's ``sales_summary.json`` body; amounts are exact JSON numbers."""
+    start, end = date_to_unix(summary.start), date_to_unix(summary.end)
+    dates = f"startdate={start}&enddate={end}"
+    sellers = [
+        {
+            "href": f"{base_url}/v1/users/{seller.user_id}.json",
+            "id": seller.user_id,
+            "fullName": seller.full_name,
+            "subtotal": money_json(seller.subtotal),
+            "taxSubtotal": money_json(seller.tax_subtotal),
+            "sales": {"href": f"{base_url}/v1/users/{seller.user_id}/sales.json?{dates}"},
+            "returns": {"href": f"{base_url}/v1/users/{seller.user_id}/returns.json?{dates}"},
+        }
+        for seller in summary.sellers
+    ]
+    return {
+        "startDate": start,
+        "endDate": end,
+        "total": money_json(summary.total),
+        "sellers": sellers,
+    }

@@ -26,6 +26,9 @@ MAX_LIMIT = 50
 MAX_EXPAND_DEPTH = 3
 # int64: larger ids or numbers cannot exist in the database.
 MAX_INT = 2**63 - 1
+# OpenAPI schemas for attributes whose converter does not imply one (see common.openapi).
+INTEGER = {"type": "integer"}
+STATE = {"type": "integer", "enum": [0, 1], "description": "0 active, 1 inactive."}
 
 # --- Value converters (database value -> JSON value) ------------------------------------
 
@@ -57,7 +60,9 @@ class Attr:
     key: str
     column: str
     convert: Callable[[Any], Any] | None = None
-    description: str = ""
+    # OpenAPI: the JSON schema when the converter does not imply it (default string).
+    schema: dict | None = None
+    nullable: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.routers import BsaleRouter
+from common.views import healthz
 from offices.views import OfficeViewSet
 from sales.views import DocumentTypeViewSet, DocumentViewSet
 from users.views import UserViewSet
@@ -14,7 +16,10 @@ v1.register("documents", DocumentViewSet, basename="document")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("v1/", include(v1.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("users.leancore")),
 ]
 

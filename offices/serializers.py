@@ -1,6 +1,6 @@
 """The Bsale representation of an office."""
 
-from common.bsale import Attr, Resource, flag
+from common.bsale import STATE, Attr, Resource, flag
 
 OFFICE_RESOURCE = Resource(
     name="offices",
@@ -16,6 +16,6 @@ OFFICE_RESOURCE = Resource(
         Attr("city", "city"),
         Attr("zipCode", "zip_code"),
         Attr("costCenter", "cost_center"),
-        Attr("state", "state"),
+        Attr("state", "state", schema=STATE),
     ],
 )

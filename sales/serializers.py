@@ -1,6 +1,6 @@
 """The Bsale representations of document types and documents."""
 
-from common.bsale import Attr, Relation, Resource, date_to_unix, datetime_to_unix, flag
+from common.bsale import INTEGER, STATE, Attr, Relation, Resource, date_to_unix, datetime_to_unix, flag
 from common.renderers import money_json
 from sales.models import DocumentUse
 from sales.selectors import SalesSummary
@@ -15,10 +15,10 @@ DOCUMENT_TYPE_RESOURCE = Resource(
     attributes=[
         Attr("name", "name"),
         Attr("codeSii", "code"),
-        Attr("use", "use"),
+        Attr("use", "use", schema=INTEGER),
         Attr("isCreditNote", "use", _is_credit_note),
         Attr("isElectronicDocument", "is_electronic", flag),
-        Attr("state", "state"),
+        Attr("state", "state", schema=STATE),
     ],
 )
 
@@ -26,14 +26,14 @@ DOCUMENT_RESOURCE = Resource(
     name="documents",
     attributes=[
         Attr("emissionDate", "emission_date", date_to_unix),
-        Attr("expirationDate", "expiration_date", date_to_unix),
+        Attr("expirationDate", "expiration_date", date_to_unix, nullable=True),
         Attr("generationDate", "generation_date", datetime_to_unix),
-        Attr("number", "number"),
+        Attr("number", "number", schema=INTEGER),
         Attr("totalAmount", "total_amount", money_json),
         Attr("netAmount", "net_amount", money_json),
         Attr("taxAmount", "tax_amount", money_json),
         Attr("exemptAmount", "exempt_amount", money_json),
-        Attr("state", "state"),
+        Attr("state", "state", schema=STATE),
     ],
     relations=[
         Relation("document_type", "document_type", "document_types"),
@@ -46,7 +46,7 @@ DOCUMENT_RESOURCE = Resource(
 SELLER_DOCUMENT_RESOURCE = Resource(
     name="seller_documents",
     path="documents",
-    attributes=[Attr("name", "document_type__name"), Attr("number", "number")],
+    attributes=[Attr("name", "document_type__name"), Attr("number", "number", schema=INTEGER)],
 )
 
 

@@ -1,6 +1,6 @@
 """The Bsale representation of a user (the seed's shape, exactly)."""
 
-from common.bsale import Attr, Relation, Resource
+from common.bsale import STATE, Attr, Relation, Resource
 
 
 def _state(is_active: bool) -> int:
@@ -13,7 +13,7 @@ USER_RESOURCE = Resource(
         Attr("firstName", "first_name"),
         Attr("lastName", "last_name"),
         Attr("email", "email"),
-        Attr("state", "is_active", _state),
+        Attr("state", "is_active", _state, schema=STATE),
     ],
     relations=[Relation("office", "office", "offices")],
 )

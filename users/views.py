@@ -1,9 +1,19 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from common.bsale import Representation, base_url, list_payload, parse_int
 from common.dates import parse_date_range
 from common.errors import NotFound
+from common.openapi import (
+    ERROR_RESPONSES,
+    NOT_FOUND,
+    PAGING_PARAMETERS,
+    date_range_parameters,
+    envelope_schema,
+    ref,
+)
 from common.viewsets import BsaleViewSet
 from sales.models import DocumentUse
 from sales.selectors import sales_summary, seller_documents
@@ -12,6 +22,49 @@ from users.filters import UserFilter
 from users.models import User
 from users.selectors import user_list
 from users.serializers import USER_RESOURCE
+
+NUMBER = {"type": "number"}
+SALES_SUMMARY_SCHEMA = {
+    "type": "object",
+    "required": ["startDate", "endDate", "total", "sellers"],
+    "properties": {
+        "startDate": {"type": "integer"},
+        "endDate": {"type": "integer"},
+        "total": NUMBER,
+        "sellers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "href",
+                    "id",
+                    "fullName",
+                    "subtotal",
+                    "taxSubtotal",
+                    "sales",
+                    "returns",
+                ],
+                "properties": {
+                    "href": {"type": "string", "format": "uri"},
+                    "id": {"type": "integer"},
+                    "fullName": {"type": "string"},
+                    "subtotal": NUMBER,
+                    "taxSubtotal": NUMBER,
+                    "sales": {"type": "object", "properties": {"href": {"type": "string"}}},
+                    "returns": {"type": "object", "properties": {"href": {"type": "string"}}},
+                },
+            },
+        },
+    },
+}
+SELLER_DOCUMENTS_SCHEMA = {
+    "parameters": [*date_range_parameters(), *PAGING_PARAMETERS],
+    "responses": {
+        200: OpenApiResponse(envelope_schema(ref(SELLER_DOCUMENT_RESOURCE))),
+        **ERROR_RESPONSES,
+        **NOT_FOUND,
+    },
+}
 
 
 class UserViewSet(BsaleViewSet):
@@ -26,6 +79,13 @@ class UserViewSet(BsaleViewSet):
         if not User.objects.filter(pk=user_id).exists():
             raise NotFound(f"There is no user with id {user_id}.")
 
+    @extend_schema(
+        parameters=[
+            *date_range_parameters(),
+            OpenApiParameter("userid", OpenApiTypes.INT, description="Only this seller."),
+        ],
+        responses={200: OpenApiResponse(SALES_SUMMARY_SCHEMA), **ERROR_RESPONSES, **NOT_FOUND},
+    )
     @action(detail=False, url_path="sales_summary")
     def sales_summary(self, request):
         """Per-seller sales minus returns in ``startdate..enddate`` (default today)."""
@@ -50,11 +110,13 @@ class UserViewSet(BsaleViewSet):
             self._require_user(user_id)
         return Response(payload)
 
+    @extend_schema(**SELLER_DOCUMENTS_SCHEMA)
     @action(detail=True, url_path="sales")
     def sales(self, request, pk=None):
         """The seller's sale documents in ``startdate..enddate``."""
         return self._seller_documents(request, pk, DocumentUse.SALE)
 
+    @extend_schema(**SELLER_DOCUMENTS_SCHEMA)
     @action(detail=True, url_path="returns")
     def returns(self, request, pk=None):
         """The seller's credit notes in ``startdate..enddate``."""

@@ -1,0 +1,132 @@
+"""End to end through the real server that ``make run`` and production use (gunicorn).
+
+Bsale clients send ``access_token: <jwt>``. gunicorn drops header names with
+underscores by default, so only a test through gunicorn itself, with the project's
+config/gunicorn.py, proves the header reaches Django.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+
+MAKE_TOKEN = """
+from django.contrib.auth.models import Permission
+from rest_framework_simplejwt.tokens import AccessToken
+from users.models import User
+user = User.objects.create_user("bsale-client", password="x-secret-123")
+user.user_permissions.add(Permission.objects.get(codename="view_user"))
+print(AccessToken.for_user(user))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _manage(env, *args, **kwargs) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """gunicorn with config/gunicorn.py on a free loopback port, over its own SQLite file."""
+    db_file = tmp_path_factory.mktemp("server") / "server.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_file}", "GUNICORN_ACCESSLOG": ""}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    token = _manage(env, "shell", "-c", MAKE_TOKEN).strip().splitlines()[-1]
+    port = _free_port()
+    env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
+    env["WEB_CONCURRENCY"] = "1"
+    proc = subprocess.Popen(
+        [str(GUNICORN), "-c", "config/gunicorn.py", "config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{base}/healthz", timeout=1)
+            break
+        except requests.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.2)
+    yield base, token
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.mark.server
+def test_access_token_header_reaches_django_through_gunicorn(server):
+    base, token = server
+    response = requests.get(f"{base}/v1/users.json", headers={"access_token": token}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["count"] == 1
+
+
+@pytest.mark.server
+def test_bearer_header_through_gunicorn(server):
+    base, token = server
+    headers = {"Authorization": f"Bearer {token}"}
+    response = requests.get(f"{base}/v1/users/count.json", headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"count": 1}
+
+
+@pytest.mark.server
+def test_no_token_through_gunicorn_is_401_json(server):
+    base, _token = server
+    response = requests.get(f"{base}/v1/users.json", timeout=10)
+    assert response.status_code == 401
+    assert "error" in response.json()
+
+
+@pytest.mark.server
+def test_both_spellings_of_the_header_are_refused(server):
+    """``Access-Token`` and ``access_token`` map to one variable: gunicorn joins them,
+    so a client cannot make one value pass for the other; the joined value is no token."""
+    base, token = server
+    raw = (
+        f"GET /v1/users.json HTTP/1.1\r\nHost: 127.0.0.1\r\nAccess-Token: {token}\r\n"
+        f"access_token: forged\r\nConnection: close\r\n\r\n"
+    ).encode()
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 401"), reply[:200]
+
+
+@pytest.mark.server
+def test_healthz_through_gunicorn(server):
+    base, _token = server
+    response = requests.get(f"{base}/healthz", timeout=10)
+    assert response.json() == {"status": "ok", "database": "up"}

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Case, DecimalField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
+from common.money import CENT
 from offices.models import State
 from sales.models import Document, DocumentType, DocumentUse
 
@@ -78,6 +79,11 @@ class SalesSummary:
         return sum((s.tax_subtotal for s in self.sellers), ZERO)
 
 
+def _cents(value) -> Decimal:
+    # PostgreSQL sums numerics exactly; SQLite sums them as floats. Either way: cents.
+    return Decimal(value).quantize(CENT)
+
+
 def _sum_for_use(column: str, use: DocumentUse):
     money = DecimalField(max_digits=20, decimal_places=2)
     return Coalesce(
@@ -126,10 +132,10 @@ def sales_summary(
             user_id=row["user_id"],
             first_name=row["user__first_name"],
             last_name=row["user__last_name"],
-            sales=row["sales"],
-            returns=row["returns"],
-            sales_tax=row["sales_tax"],
-            returns_tax=row["returns_tax"],
+            sales=_cents(row["sales"]),
+            returns=_cents(row["returns"]),
+            sales_tax=_cents(row["sales_tax"]),
+            returns_tax=_cents(row["returns_tax"]),
         )
         for row in rows
     ]

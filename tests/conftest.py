@@ -49,3 +49,9 @@ def auth_client(reader):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="boss", is_staff=True, is_superuser=True, office=None)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Factories hash a password per user; the real hasher is slow by design."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

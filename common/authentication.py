@@ -1,10 +1,139 @@
-"""JWT authentication that also takes Bsale's ``access_token`` header."""
+"""JWT authentication that also takes Bsale's ``access_token`` header.
 
+The token's user and all of its permissions come back in ONE query (instead of the
+user, then its user permissions, then its group permissions: three round trips on
+every request). Nothing is cached across requests, so a deactivated account, a
+changed password or a revoked permission counts on the very next request, whatever
+changed it (the admin, a command, a raw ``UPDATE``).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connections, router
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 # Bsale clients send ``access_token: <token>``. WSGI servers expose it as HTTP_ACCESS_TOKEN
 # only when configured to (see config/gunicorn.py: underscores in header names).
 ACCESS_TOKEN_META = "HTTP_ACCESS_TOKEN"
+
+
+class _UserQuery:
+    """The SQL that loads a user with its permissions, and how to read its rows.
+
+    One row per permission (``source`` "u" for the user's own, "g" through a group),
+    or a single row with NULLs when it has none. The permission names are joined
+    outside the UNION: joined inside each branch they cost PostgreSQL more planning
+    time than the whole query takes to run. Django's own column converters are applied
+    to the user's columns, so the instance equals what the ORM would build, on every
+    backend.
+    """
+
+    def __init__(self, connection) -> None:
+        from django.contrib.auth.models import Group, Permission  # apps must be ready
+        from django.contrib.contenttypes.models import ContentType
+
+        user_model = get_user_model()
+        self.alias = connection.alias
+        quote = connection.ops.quote_name
+        meta = user_model._meta
+        self.fields = list(meta.concrete_fields)
+        self.attnames = [f.attname for f in self.fields]
+        user_perms = meta.get_field("user_permissions").remote_field.through._meta
+        user_groups = meta.get_field("groups").remote_field.through._meta
+        group_perms = Group._meta.get_field("permissions").remote_field.through._meta
+        perm, ct = Permission._meta, ContentType._meta
+
+        def col(model_meta, name: str) -> str:
+            return f"{quote(model_meta.db_table)}.{quote(model_meta.get_field(name).column)}"
+
+        own = (
+            f"SELECT 'u' AS source, {col(user_perms, 'user')} AS user_id,"
+            f" {col(user_perms, 'permission')} AS permission_id"
+            f" FROM {quote(user_perms.db_table)} WHERE {col(user_perms, 'user')} = %s"
+        )
+        via_groups = (
+            f"SELECT 'g' AS source, {col(user_groups, 'user')} AS user_id,"
+            f" {col(group_perms, 'permission')} AS permission_id"
+            f" FROM {quote(user_groups.db_table)} INNER JOIN {quote(group_perms.db_table)}"
+            f" ON {col(group_perms, 'group')} = {col(user_groups, 'group')}"
+            f" WHERE {col(user_groups, 'user')} = %s"
+        )
+        pk = f"u.{quote(meta.pk.column)}"
+        user_columns = ", ".join(f"u.{quote(f.column)}" for f in self.fields)
+        self.sql = (
+            f"SELECT {user_columns}, p.source, {col(ct, 'app_label')}, {col(perm, 'codename')}"
+            f" FROM {quote(meta.db_table)} u"
+            f" LEFT OUTER JOIN ({own} UNION ALL {via_groups}) p ON p.user_id = {pk}"
+            f" LEFT OUTER JOIN {quote(perm.db_table)} ON {col(perm, 'id')} = p.permission_id"
+            f" LEFT OUTER JOIN {quote(ct.db_table)} ON {col(ct, 'id')} = {col(perm, 'content_type')}"
+            f" WHERE {pk} = %s"
+        )
+        # The ORM's converters for each user column (e.g. JSON text -> dict, SQLite's
+        # 0/1 -> bool), exactly as its SQL compiler applies them.
+        self.converters = []
+        for index, field in enumerate(self.fields):
+            expression = field.get_col(meta.db_table)
+            chain = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+                connection
+            )
+            if chain:
+                self.converters.append((index, chain, expression))
+        self.model = user_model
+
+    def load(self, connection, pk):
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [pk, pk, pk])
+            rows = cursor.fetchall()
+        if not rows:
+            return None
+        count = len(self.fields)
+        values = list(rows[0][:count])
+        for index, chain, expression in self.converters:
+            value = values[index]
+            for converter in chain:
+                value = converter(value, expression, connection)
+            values[index] = value
+        user = self.model.from_db(self.alias, self.attnames, values)
+        if user.is_active and not user.is_superuser:
+            # What ModelBackend would compute on the first has_perm() (a superuser's
+            # permissions are "all of them": left to ModelBackend, which never needs
+            # them because User.has_perm answers True first).
+            own, via_groups = set(), set()
+            for row in rows:
+                source, app_label, codename = row[count : count + 3]
+                if codename is not None:
+                    (own if source == "u" else via_groups).add(f"{app_label}.{codename}")
+            user._user_perm_cache = own
+            user._group_perm_cache = via_groups
+            user._perm_cache = own | via_groups
+        return user
+
+
+_queries: dict[tuple[str, str], _UserQuery] = {}
+
+
+def user_with_permissions(pk):
+    """The user with primary key ``pk`` and its permissions (one query), or None.
+
+    ``has_perm``/``has_perms`` on the returned user make no further query.
+    """
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(pk)
+    except ValidationError:
+        return None
+    connection = connections[router.db_for_read(user_model)]
+    key = (connection.alias, connection.vendor)
+    query = _queries.get(key)
+    if query is None:
+        query = _queries[key] = _UserQuery(connection)
+    return query.load(connection, pk)
 
 
 class BsaleJWTAuthentication(JWTAuthentication):
@@ -20,3 +149,24 @@ class BsaleJWTAuthentication(JWTAuthentication):
             raw_token = raw_token[7:].strip()
         validated_token = self.get_validated_token(raw_token.encode())
         return self.get_user(validated_token), validated_token
+
+    def get_user(self, validated_token):
+        """simplejwt's checks (user exists, is active, password unchanged), one query."""
+        if self.user_model._meta.pk.attname != api_settings.USER_ID_FIELD:
+            return super().get_user(validated_token)
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+        user = user_with_permissions(user_id)
+        if user is None:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found")
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(
+                _("The user's password has been changed."), code="password_changed"
+            )
+        return user

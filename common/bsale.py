@@ -11,12 +11,15 @@ queries never depends on the page size or on what is expanded.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import connections
+from django.db.models import Count, F, Min, QuerySet
 from rest_framework.request import Request
 
 from common.errors import InvalidInput, NotFound
@@ -26,6 +29,7 @@ MAX_LIMIT = 50
 MAX_EXPAND_DEPTH = 3
 # int64: larger ids or numbers cannot exist in the database.
 MAX_INT = 2**63 - 1
+INTEGER_TEXT = re.compile(r"-?[0-9]+")
 # OpenAPI schemas for attributes whose converter does not imply one (see common.openapi).
 INTEGER = {"type": "integer"}
 STATE = {"type": "integer", "enum": [0, 1], "description": "0 active, 1 inactive."}
@@ -113,25 +117,30 @@ def _list_param(raw: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def parse_int(raw: str, name: str, *, minimum: int = -MAX_INT, maximum: int = MAX_INT) -> int:
+def parse_int(
+    raw: str, name: str, *, minimum: int = -MAX_INT, maximum: int | None = MAX_INT
+) -> int:
+    """An integer query parameter; ``maximum=None`` leaves it unbounded above."""
     text = raw.strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(
-            f"{name} must be an integer.", {name: [f"'{raw}' is not an integer"]}
-        ) from None
-    if not minimum <= value <= maximum:
-        bounds = "a non-negative integer" if minimum == 0 else "a 64-bit integer"
+    # ASCII digits only: int() would also take "1_000", "+5" and other scripts' digits.
+    if not INTEGER_TEXT.fullmatch(text) or len(text) > 4000:
+        raise InvalidInput(f"{name} must be an integer.", {name: [f"'{raw}' is not an integer"]})
+    value = int(text)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = "a non-negative integer" if minimum == 0 and value < 0 else "a 64-bit integer"
         raise InvalidInput(f"{name} must be {bounds}.", {name: ["out of range"]})
     return value
 
 
 def parse_paging(params: Mapping[str, str]) -> tuple[int, int]:
-    """``limit`` (default 25, at most 50: a larger one is served as 50) and ``offset``."""
+    """``limit`` (default 25, at most 50: a larger one is served as 50) and ``offset``.
+
+    Any larger limit is 50, however large; an offset past the end is an empty page (an
+    offset beyond 64 bits is a 400: the envelope could not echo it as a JSON integer).
+    """
     limit, offset = DEFAULT_LIMIT, 0
     if params.get("limit") not in (None, ""):
-        limit = min(parse_int(params["limit"], "limit", minimum=0), MAX_LIMIT)
+        limit = min(parse_int(params["limit"], "limit", minimum=0, maximum=None), MAX_LIMIT)
     if params.get("offset") not in (None, ""):
         offset = parse_int(params["offset"], "offset", minimum=0)
     return limit, offset
@@ -196,26 +205,31 @@ def parse_expand(raw: str | None, resource: Resource) -> ExpandTree:
     return tree
 
 
-def parse_unix_date(raw: str, name: str) -> dt.date:
-    """A Unix timestamp in a query, reduced to its UTC date (Bsale's date parameters)."""
-    seconds = parse_int(raw, name)
+def unix_to_date(seconds: int, name: str) -> dt.date:
+    """Unix seconds reduced to their UTC date; a 400 naming ``name`` when out of range."""
     try:
         return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).date()
     except (OverflowError, OSError, ValueError):
         raise InvalidInput(f"{name} is not a valid date.", {name: ["out of range"]}) from None
 
 
+def parse_unix_date(raw: str, name: str) -> dt.date:
+    """A Unix timestamp in a query, reduced to its UTC date (Bsale's date parameters)."""
+    return unix_to_date(parse_int(raw, name), name)
+
+
 def parse_unix_date_range(raw: str, name: str) -> tuple[dt.date, dt.date]:
+    """``[start,end]``: a start after the end is a 400, even when both fall on one day."""
     parts = _list_param(raw)
     if len(parts) != 2:
         raise InvalidInput(
             f"{name} must be [start,end] with two Unix timestamps.",
             {name: ["expected [start,end]"]},
         )
-    start, end = (parse_unix_date(p, name) for p in parts)
+    start, end = (parse_int(p, name) for p in parts)
     if start > end:
         raise InvalidInput(f"{name}: start is after end.", {name: ["start is after end"]})
-    return start, end
+    return unix_to_date(start, name), unix_to_date(end, name)
 
 
 # --- Row plans -----------------------------------------------------------------------------
@@ -239,8 +253,9 @@ class RowPlan:
         self.href = f"{base_url}/v1/{resource.path}/%s.json"
         self.id_index = self._column(columns, f"{prefix}id")
         self.attrs: list[tuple[str, int, Callable | None]] = []
-        self.refs: list[tuple[str, int, str]] = []
-        self.nested: list[tuple[str, int, RowPlan]] = []
+        # Relations in declaration order (so keys keep the resource's order whatever is
+        # expanded): a nested plan when expanded, else the href template of the reference.
+        self.relations: list[tuple[str, int, RowPlan | str]] = []
         for attr in resource.attributes:
             if wanted is None or attr.key in wanted:
                 self.attrs.append(
@@ -257,10 +272,10 @@ class RowPlan:
                     prefix=f"{prefix}{relation.column}__",
                     expand=expand[relation.key],
                 )
-                self.nested.append((relation.key, sub.id_index, sub))
+                self.relations.append((relation.key, sub.id_index, sub))
             else:
                 index = self._column(columns, f"{prefix}{relation.column}_id")
-                self.refs.append(
+                self.relations.append(
                     (relation.key, index, f"{base_url}/v1/{relation.resource.path}/%s.json")
                 )
 
@@ -276,11 +291,14 @@ class RowPlan:
         for key, index, convert in self.attrs:
             value = row[index]
             obj[key] = convert(value) if convert is not None and value is not None else value
-        for key, index, href in self.refs:
+        for key, index, target in self.relations:
             value = row[index]
-            obj[key] = None if value is None else {"href": href % value, "id": str(value)}
-        for key, index, plan in self.nested:
-            obj[key] = None if row[index] is None else plan.build(row)
+            if value is None:
+                obj[key] = None
+            elif isinstance(target, RowPlan):
+                obj[key] = target.build(row)
+            else:
+                obj[key] = {"href": target % value, "id": str(value)}
         return obj
 
 
@@ -307,6 +325,143 @@ class Representation:
         return [build(row) for row in queryset.values_list(*self.columns)]
 
 
+# --- SQL: the column list compiled once per shape ----------------------------------------------
+#
+# The ORM spends more time resolving and compiling ``values_list(*columns)`` (a join per
+# relation path, a converter per column) than PostgreSQL spends running it. For the plain
+# querysets the resources list (a model's rows, filtered, ordered by primary key) the
+# ``SELECT <columns> FROM <table> <joins>`` part is compiled once per (model, columns)
+# and reused; per request the ORM compiles only the filtered primary keys, which the
+# page query selects ``IN``. Same rows, same values (Django's own converters), same
+# number of queries; any other queryset takes the plain ORM path.
+
+_SELECTS: dict[tuple, tuple[str, list]] = {}
+_SELECTS_MAX = 256  # shapes are few (fields x expand); a cap keeps memory flat anyway
+_INTEGER_TYPES = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
+
+
+def _compiled_select(model, columns: tuple[str, ...], connection) -> tuple[str, list]:
+    """``SELECT <columns> FROM <table> [JOIN ...]`` (no WHERE, no ORDER BY) and converters."""
+    key = (model, columns, connection.alias, connection.vendor)
+    cached = _SELECTS.get(key)
+    if cached is None:
+        query = model._base_manager.using(connection.alias).order_by().values_list(*columns).query
+        compiler = query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        assert not params and not query.where
+        converters = [
+            (index, chain, expression)
+            for index, (chain, expression) in compiler.get_converters(
+                [item[0] for item in compiler.select]
+            ).items()
+        ]
+        if len(_SELECTS) >= _SELECTS_MAX:
+            _SELECTS.clear()
+        cached = _SELECTS[key] = (sql, converters)
+    return cached
+
+
+def _ordered_by_pk(queryset: QuerySet) -> bool:
+    """A model queryset with filters at most, ordered by primary key only (ascending)."""
+    query = queryset.query
+    if (
+        query.distinct
+        or query.combinator
+        or query.is_sliced
+        or query.annotations
+        or query.extra
+        or query.extra_order_by
+        or query.group_by is not None
+        or query.select
+        or query.values_select
+        or query.select_for_update
+        or query.select_related
+        or queryset._fields is not None
+    ):
+        return False
+    meta = query.get_meta()
+    ordering = query.order_by or (meta.ordering if query.default_ordering else ())
+    return tuple(ordering) in (("pk",), (meta.pk.name,), (meta.pk.attname,))
+
+
+class _FastQueries:
+    """The count and the page of a pk-ordered queryset, with the select compiled once."""
+
+    def __init__(self, queryset: QuerySet, columns: list[str]) -> None:
+        self.connection = connections[queryset.db]
+        self.model = queryset.model
+        meta = self.model._meta
+        quote = self.connection.ops.quote_name
+        self.pk = f"{quote(meta.db_table)}.{quote(meta.pk.column)}"
+        self.inner_pk = quote("_pk")
+        self.select, self.converters = _compiled_select(self.model, tuple(columns), self.connection)
+        self.queryset = queryset
+        self.filtered = bool(queryset.query.where)
+
+    def count_and_first_pk(self) -> tuple[int, Any]:
+        """See ``count_and_first_pk``: the same one query."""
+        # The filtered primary keys: the only part the ORM compiles per request.
+        pks = self.queryset.order_by().values(_pk=F("pk")).query
+        try:
+            self.inner_sql, self.inner_params = pks.get_compiler(
+                connection=self.connection
+            ).as_sql()
+        except EmptyResultSet:  # e.g. .none(), or an id no column can hold
+            return 0, None
+        first = f', MIN("_p".{self.inner_pk})' if self.filtered else ""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT COUNT(*){first} FROM ({self.inner_sql}) "_p"', self.inner_params
+            )
+            row = cursor.fetchone()
+        return (row[0], row[1]) if self.filtered else (row[0], None)
+
+    def page(self, offset: int, limit: int, first_pk: Any) -> list[list]:
+        ops = self.connection.ops
+        seek, params = "", list(self.inner_params)
+        if first_pk is not None:
+            seek = f' WHERE "_p".{self.inner_pk} >= %s'
+            params.append(first_pk)
+        page = (
+            f'SELECT "_p".{self.inner_pk} FROM ({self.inner_sql}) "_p"{seek}'
+            f' ORDER BY "_p".{self.inner_pk} {ops.limit_offset_sql(offset, offset + limit)}'
+        )
+        return self._fetch(
+            f"{self.select} WHERE {self.pk} IN ({page}) ORDER BY {self.pk} ASC", params
+        )
+
+    def one(self, pk: Any) -> list[list]:
+        field = self.model._meta.pk
+        try:
+            value = field.to_python(pk)
+        except ValidationError:
+            return []
+        if field.get_internal_type() in _INTEGER_TYPES:
+            low, high = self.connection.ops.integer_field_range(field.get_internal_type())
+            if (low is not None and value < low) or (high is not None and value > high):
+                return []
+        value = field.get_db_prep_value(value, self.connection)
+        return self._fetch(f"{self.select} WHERE {self.pk} = %s", [value])
+
+    def _fetch(self, sql: str, params: list) -> list[list]:
+        connection = self.connection
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not self.converters:
+            return rows
+        converted = []
+        for row in rows:
+            row = list(row)
+            for index, chain, expression in self.converters:
+                value = row[index]
+                for converter in chain:
+                    value = converter(value, expression, connection)
+                row[index] = value
+            converted.append(row)
+        return converted
+
+
 # --- URLs ------------------------------------------------------------------------------------
 
 
@@ -329,15 +484,34 @@ def list_urls(request: Request, limit: int, offset: int, count: int) -> tuple[st
     others = [(k, v) for k, v in request.query_params.lists() if k not in ("limit", "offset")]
     pairs = [(k, v) for k, values in others for v in values]
     url = base_url(request) + canonical_path(request)
-    href = f"{url}?{urlencode(pairs, safe='[],')}" if pairs else url
+    # "," stays readable; "[" and "]" are percent-encoded: RFC 3986 allows them only in
+    # the host, and strict URI parsers (java.net.URI, the schema's "format: uri") refuse
+    # them in a query. Every server decodes %5B as "[", so the link works the same.
+    href = f"{url}?{urlencode(pairs, safe=',')}" if pairs else url
     next_url = None
     if limit > 0 and offset + limit < count:
         paging = [("limit", limit), ("offset", offset + limit)]
-        next_url = f"{url}?{urlencode(paging + pairs, safe='[],')}"
+        next_url = f"{url}?{urlencode(paging + pairs, safe=',')}"
     return href, next_url
 
 
 # --- Responses -------------------------------------------------------------------------------
+
+
+def count_and_first_pk(queryset: QuerySet) -> tuple[int, Any]:
+    """The exact count and, for a filtered queryset, the smallest matching primary key.
+
+    The page query then also says ``pk >= first``, which changes no result but saves
+    PostgreSQL from a trap: for ``WHERE emission_date BETWEEN .. ORDER BY id LIMIT 50``
+    it walks the primary key from the start, expecting matches to be spread evenly,
+    and when they are the newest rows (documents are numbered as they are issued) it
+    reads almost the whole table before the first one. From ``first`` it reads about
+    ``limit`` rows. Same one query as before: ``COUNT(*)`` and ``MIN(pk)`` in one scan.
+    """
+    if not queryset.query.where:
+        return queryset.count(), None
+    result = queryset.aggregate(count=Count("*"), first=Min("pk"))
+    return result["count"], result["first"]
 
 
 def list_payload(
@@ -355,10 +529,17 @@ def list_payload(
         assert resource is not None
         representation = Representation.for_request(request, resource)
     limit, offset = parse_paging(request.query_params)
-    count = queryset.count()
-    items = (
-        representation.rows(queryset[offset : offset + limit]) if limit and offset < count else []
-    )
+    fast = _FastQueries(queryset, representation.columns) if _ordered_by_pk(queryset) else None
+    count, first_pk = fast.count_and_first_pk() if fast else count_and_first_pk(queryset)
+    items = []
+    if limit and offset < count:
+        if fast is not None:
+            build = representation.plan.build
+            items = [build(row) for row in fast.page(offset, limit, first_pk)]
+        else:
+            if first_pk is not None:
+                queryset = queryset.filter(pk__gte=first_pk)
+            items = representation.rows(queryset[offset : offset + limit])
     href, next_url = list_urls(request, limit, offset, count)
     payload = {"href": href, "count": count, "limit": limit, "offset": offset, "items": items}
     if next_url:
@@ -369,7 +550,11 @@ def list_payload(
 def detail_payload(request: Request, queryset: QuerySet, pk: Any, resource: Resource) -> dict:
     """One object (``fields`` and ``expand`` apply); a 404 when it does not exist."""
     representation = Representation.for_request(request, resource)
-    rows = representation.rows(queryset.filter(pk=pk))
+    if _ordered_by_pk(queryset) and not queryset.query.where:
+        fast = _FastQueries(queryset, representation.columns)
+        rows = [representation.plan.build(row) for row in fast.one(pk)]
+    else:
+        rows = representation.rows(queryset.filter(pk=pk))
     if not rows:
         raise NotFound(f"There is no {resource.name[:-1].replace('_', ' ')} with id {pk}.")
     return rows[0]

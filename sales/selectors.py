@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Case, DecimalField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
+from common.bsale import MAX_INT
 from common.money import CENT
 from offices.models import State
 from sales.models import Document, DocumentType, DocumentUse
@@ -32,7 +33,13 @@ def document_list() -> QuerySet[Document]:
 def seller_documents(
     *, user_id: int, use: DocumentUse, start: dt.date, end: dt.date
 ) -> QuerySet[Document]:
-    """A seller's active documents of one use (sales or returns) emitted in [start, end]."""
+    """A seller's active documents of one use (sales or returns) emitted in [start, end].
+
+    ``user_id`` comes from the URL: an id no 64-bit column can hold has no documents (the
+    database would reject the comparison instead of finding nothing).
+    """
+    if not -MAX_INT <= user_id <= MAX_INT:
+        return Document.objects.none()
     return Document.objects.filter(
         user_id=user_id,
         state=State.ACTIVE,

@@ -75,6 +75,13 @@ class UserViewSet(BsaleViewSet):
     def get_queryset(self):
         return user_list()
 
+    @property
+    def required_perms(self) -> tuple[str, ...] | None:
+        # Summaries and a seller's documents show documents: both view permissions.
+        if self.action in ("sales_summary", "sales", "returns"):
+            return ("users.view_user", "sales.view_document")
+        return None  # the model's view permission
+
     def _require_user(self, user_id: int) -> None:
         if not User.objects.filter(pk=user_id).exists():
             raise NotFound(f"There is no user with id {user_id}.")

@@ -146,6 +146,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "common.openapi.BsaleAutoSchema",
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
+    # No OPTIONS self-description (it needs serializers, which Bsale resources do not use):
+    # OPTIONS is a 405 with an Allow header, like any undocumented method.
+    "DEFAULT_METADATA_CLASS": None,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
@@ -154,6 +157,9 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
+    # A token carries a hash of its user's password: changing the password (or rotating
+    # an API client's secret) revokes every token issued before.
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sales API (Bsale-compatible) and Leancore methods",

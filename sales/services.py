@@ -8,10 +8,13 @@ so the rules and the audit trail are the same everywhere.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from itertools import islice
 from typing import Any
 
 from django.db import transaction
@@ -27,6 +30,10 @@ MAX_HISTORY_ENTRIES = 10_000
 NIT_MAX_LENGTH = SalesHistoryEntry._meta.get_field("nit").max_length
 EMC_MAX_LENGTH = SalesHistoryEntry._meta.get_field("emc").max_length
 ENTRY_KEYS = ("nit", "monto", "fecha", "emc")
+# Rows per INSERT ... ON CONFLICT statement (SQLite lowers it to its 999-parameter limit).
+UPSERT_BATCH_SIZE = 2000
+# Primary keys per DELETE ... WHERE id IN (...) when ``replace`` removes old entries.
+DELETE_BATCH_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,11 @@ class HistoryEntryData:
 
 
 # --- Parsing ----------------------------------------------------------------------------
+# Each parser raises ValueError with a short message; callers name the field (and the
+# entry's index or the file's line) around it.
+
+# A JSON number written as text (what a CSV cell holds): no "NaN", "1_000", "1,5", "0x10".
+_AMOUNT_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _parse_text(value: Any, field: str, max_length: int) -> str:
@@ -52,7 +64,31 @@ def _parse_text(value: Any, field: str, max_length: int) -> str:
         raise ValueError("must not be empty")
     if len(value) > max_length:
         raise ValueError(f"must be at most {max_length} characters")
+    if "\x00" in value:  # PostgreSQL refuses NUL in text: a 400 here, not a 500 there
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")  # JSON's "\ud800" is a lone surrogate no database can store
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
     return value
+
+
+def safe_name(key: Any) -> str:
+    """A client-sent key, printable in an error (lone surrogates escaped, so the JSON
+    renderer never fails on it)."""
+    return str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _checked_amount(amount: Decimal) -> Decimal:
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount < 0:
+        raise ValueError("must be greater than or equal to 0")
+    if amount > MAX_MONEY:
+        raise ValueError(f"must be at most {MAX_MONEY}")
+    if amount != amount.quantize(CENT):
+        raise ValueError("must have at most 2 decimals")
+    return abs(amount.quantize(CENT))  # abs(): -0.0 is stored and shown as 0.00
 
 
 def parse_amount(value: Any) -> Decimal:
@@ -63,15 +99,21 @@ def parse_amount(value: Any) -> Decimal:
         raise ValueError("must be a finite number")
     # repr() is the shortest text that round-trips, so 150000.5 becomes Decimal("150000.5").
     amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if amount < 0:
-        raise ValueError("must be greater than or equal to 0")
-    if amount > MAX_MONEY:
-        raise ValueError(f"must be at most {MAX_MONEY}")
-    if amount != amount.quantize(CENT):
-        raise ValueError("must have at most 2 decimals")
-    return amount.quantize(CENT)
+    return _checked_amount(amount)
+
+
+def parse_amount_text(value: Any) -> Decimal:
+    """An amount written as text (a CSV cell): the same rules as ``parse_amount``."""
+    if not isinstance(value, str):
+        raise ValueError("must be a number")
+    text = value.strip()
+    if not _AMOUNT_TEXT.fullmatch(text):
+        raise ValueError("must be a number")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+        raise ValueError("must be a number") from None
+    return _checked_amount(amount)
 
 
 def parse_datetime_iso(value: Any) -> datetime:
@@ -86,13 +128,34 @@ def parse_datetime_iso(value: Any) -> datetime:
             parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError("must be an ISO 8601 date or datetime") from None
+    local_tz = timezone.get_default_timezone()
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
+        parsed = timezone.make_aware(parsed, local_tz)
+    try:
+        # Stored in UTC and shown in the configured zone: both must exist (year 1..9999).
+        parsed.astimezone(UTC)
+        parsed.astimezone(local_tz)
+    except OverflowError:
+        raise ValueError("is out of range") from None
     return parsed
 
 
-def parse_history_entry(raw: Any) -> HistoryEntryData:
-    """One entry; raises ``InvalidInput`` with field-level errors (no index)."""
+def parse_user_uuid(value: Any) -> uuid.UUID:
+    """A Leancore ``user_id``: a UUID string (with or without hyphens)."""
+    if not isinstance(value, str):
+        raise ValueError("must be a UUID string")
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+def parse_history_entry(raw: Any, *, amount_parser=parse_amount) -> HistoryEntryData:
+    """One entry; raises ``InvalidInput`` with field-level errors (no index).
+
+    ``amount_parser`` is ``parse_amount`` for JSON; the CSV import passes
+    ``parse_amount_text`` because a CSV cell is text.
+    """
     if not isinstance(raw, Mapping):
         raise InvalidInput(
             "must be an object", {"": ["must be an object with nit, monto, fecha, emc"]}
@@ -100,13 +163,13 @@ def parse_history_entry(raw: Any) -> HistoryEntryData:
     errors: dict[str, list[str]] = {}
     for key in raw:
         if key not in ENTRY_KEYS:
-            errors[str(key)] = ["unknown field"]
+            errors[safe_name(key)] = ["unknown field"]
     for key in ENTRY_KEYS:
         if key not in raw:
             errors[key] = ["this field is required"]
     parsers = {
         "nit": lambda v: _parse_text(v, "nit", NIT_MAX_LENGTH),
-        "monto": parse_amount,
+        "monto": amount_parser,
         "fecha": parse_datetime_iso,
         "emc": lambda v: _parse_text(v, "emc", EMC_MAX_LENGTH),
     }
@@ -165,7 +228,90 @@ def parse_history(raw: Any, *, field: str = "history") -> list[HistoryEntryData]
 
 
 def _entry_json(nit: str, amount: Decimal, when: datetime, emc: str) -> dict[str, str]:
+    when = timezone.localtime(when, timezone.get_default_timezone())
     return {"nit": nit, "monto": str(amount), "fecha": when.isoformat(), "emc": emc}
+
+
+_Key = tuple[str, datetime, str]
+
+
+@dataclass
+class _Plan:
+    """What a history update does, computed before anything is written."""
+
+    upserts: list[HistoryEntryData] = field(default_factory=list)
+    stale: list[tuple[_Key, int, Decimal]] = field(default_factory=list)  # (key, pk, amount)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    before: list[dict] = field(default_factory=list)
+    after: list[dict] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": len(self.stale),
+            "unchanged": self.unchanged,
+        }
+
+
+def _check_no_duplicates(entries: Sequence[HistoryEntryData]) -> None:
+    keys = {entry.key for entry in entries}
+    if len(keys) != len(entries):
+        raise InvalidInput("history has duplicate entries (same nit, fecha and emc).")
+
+
+def _existing_history(user: User) -> dict[_Key, tuple[int, Decimal]]:
+    return {
+        (nit, when, emc): (pk, amount)
+        for pk, nit, when, emc, amount in SalesHistoryEntry.objects.filter(
+            user_id=user.pk
+        ).values_list("pk", "nit", "date", "emc", "amount")
+    }
+
+
+def _plan(
+    existing: Mapping[_Key, tuple[int, Decimal]],
+    entries: Sequence[HistoryEntryData],
+    replace: bool,
+) -> _Plan:
+    plan = _Plan()
+    for entry in entries:
+        old = existing.get(entry.key)
+        if old is not None and old[1] == entry.amount:
+            plan.unchanged += 1
+            continue
+        if old is None:
+            plan.created += 1
+        else:
+            plan.updated += 1
+            plan.before.append(_entry_json(entry.nit, old[1], entry.date, entry.emc))
+        plan.after.append(_entry_json(entry.nit, entry.amount, entry.date, entry.emc))
+        plan.upserts.append(entry)
+    if replace:
+        wanted = {entry.key for entry in entries}
+        plan.stale = [
+            (key, pk, amount) for key, (pk, amount) in existing.items() if key not in wanted
+        ]
+        plan.before.extend(
+            _entry_json(nit, amount, when, emc) for (nit, when, emc), _pk, amount in plan.stale
+        )
+    return plan
+
+
+def _batches(items: Iterable, size: int):
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def sales_history_preview(
+    *, user: User, entries: Sequence[HistoryEntryData], replace: bool = False
+) -> dict[str, int]:
+    """What ``sales_history_update`` would do (created/updated/deleted/unchanged), read-only."""
+    _check_no_duplicates(entries)
+    return _plan(_existing_history(user), entries, replace).counts()
 
 
 @transaction.atomic
@@ -184,79 +330,63 @@ def sales_history_update(
     history becomes exactly ``entries``. The user's row is locked for the whole
     transaction, so concurrent updates for one user are serialized and none is lost.
     Returns the counts of created, updated, deleted and unchanged entries.
+
+    Queries: the lock, one read of the user's history, one upsert per
+    ``UPSERT_BATCH_SIZE`` changed entries, one delete per ``DELETE_BATCH_SIZE`` removed
+    ones, and the audit row when something changed.
     """
-    keys = [entry.key for entry in entries]
-    if len(set(keys)) != len(keys):
-        raise InvalidInput("history has duplicate entries (same nit, fecha and emc).")
+    _check_no_duplicates(entries)
 
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
-    existing = {
-        (nit, when, emc): (pk, amount)
-        for pk, nit, when, emc, amount in SalesHistoryEntry.objects.filter(user=user).values_list(
-            "pk", "nit", "date", "emc", "amount"
-        )
-    }
+    plan = _plan(_existing_history(user), entries, replace)
+
+    for batch in _batches((pk for _key, pk, _amount in plan.stale), DELETE_BATCH_SIZE):
+        SalesHistoryEntry.objects.filter(pk__in=batch).delete()
 
     now = timezone.now()
-    to_write: list[SalesHistoryEntry] = []
-    before: list[dict] = []
-    after: list[dict] = []
-    created = updated = 0
-    for entry in entries:
-        old = existing.get(entry.key)
-        if old is not None and old[1] == entry.amount:
-            continue
-        if old is None:
-            created += 1
-        else:
-            updated += 1
-            before.append(_entry_json(entry.nit, old[1], entry.date, entry.emc))
-        after.append(_entry_json(entry.nit, entry.amount, entry.date, entry.emc))
-        to_write.append(
-            SalesHistoryEntry(
-                user=user,
-                nit=entry.nit,
-                amount=entry.amount,
-                date=entry.date,
-                emc=entry.emc,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-
-    deleted = 0
-    if replace:
-        wanted = set(keys)
-        stale = [(key, pk_amount) for key, pk_amount in existing.items() if key not in wanted]
-        if stale:
-            SalesHistoryEntry.objects.filter(pk__in=[pk for _key, (pk, _a) in stale]).delete()
-            deleted = len(stale)
-            before.extend(
-                _entry_json(nit, amount, when, emc) for (nit, when, emc), (_pk, amount) in stale
-            )
-
-    if to_write:
-        # One upsert per batch: INSERT ... ON CONFLICT (user, nit, date, emc) DO UPDATE.
+    for batch in _batches(plan.upserts, UPSERT_BATCH_SIZE):
+        # INSERT ... ON CONFLICT (user, nit, date, emc) DO UPDATE SET amount, updated_at.
+        # Model instances are built per batch, so a huge import never holds them all.
         SalesHistoryEntry.objects.bulk_create(
-            to_write,
+            [
+                SalesHistoryEntry(
+                    user_id=user.pk,
+                    nit=entry.nit,
+                    amount=entry.amount,
+                    date=entry.date,
+                    emc=entry.emc,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for entry in batch
+            ],
             update_conflicts=True,
             unique_fields=["user", "nit", "date", "emc"],
             update_fields=["amount", "updated_at"],
-            batch_size=2000,
+            batch_size=UPSERT_BATCH_SIZE,
         )
 
-    if to_write or deleted:
+    if plan.upserts or plan.stale:
         audit_record(
             user=user,
             actor=actor,
             source=source,
             field=AuditEntry.Field.HISTORY,
-            before=before,
-            after=after,
+            before=plan.before,
+            after=plan.after,
         )
-    return {
-        "created": created,
-        "updated": updated,
-        "deleted": deleted,
-        "unchanged": len(entries) - created - updated,
-    }
+    return plan.counts()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def history_key_digest(user_pk_or_uuid: Any, entry: HistoryEntryData) -> int:
+    """A 64-bit fingerprint of (user, nit, fecha, emc), for duplicate checks over big files.
+
+    Equal keys give equal fingerprints within one process (the instant, not its offset,
+    counts); different keys collide with negligible probability, and callers confirm a
+    match on the real keys before reporting it.
+    """
+    micros = (entry.date - _EPOCH) // timedelta(microseconds=1)
+    return hash((user_pk_or_uuid, entry.nit, micros, entry.emc))

@@ -19,6 +19,7 @@ from sales.models import DocumentUse
 from sales.selectors import sales_summary, seller_documents
 from sales.serializers import SELLER_DOCUMENT_RESOURCE, sales_summary_payload
 from users.filters import UserFilter
+from users.leancore import LEANCORE_USER_SCHEMA, UPDATE_REQUEST_SCHEMA, history_update_from_payload
 from users.models import User
 from users.selectors import user_list
 from users.serializers import USER_RESOURCE
@@ -66,6 +67,13 @@ SELLER_DOCUMENTS_SCHEMA = {
     },
 }
 
+# The Leancore body without ``user_id``: the user is in the path.
+HISTORY_REQUEST_SCHEMA = {
+    **UPDATE_REQUEST_SCHEMA,
+    "required": [],
+    "properties": {k: v for k, v in UPDATE_REQUEST_SCHEMA["properties"].items() if k != "user_id"},
+}
+
 
 class UserViewSet(BsaleViewSet):
     resource = USER_RESOURCE
@@ -80,6 +88,8 @@ class UserViewSet(BsaleViewSet):
         # Summaries and a seller's documents show documents: both view permissions.
         if self.action in ("sales_summary", "sales", "returns"):
             return ("users.view_user", "sales.view_document")
+        if self.action == "history":
+            return ("users.change_sales_history",)
         return None  # the model's view permission
 
     def _require_user(self, user_id: int) -> None:
@@ -128,3 +138,21 @@ class UserViewSet(BsaleViewSet):
     def returns(self, request, pk=None):
         """The seller's credit notes in ``startdate..enddate``."""
         return self._seller_documents(request, pk, DocumentUse.RETURN)
+
+    @extend_schema(
+        request={"application/json": HISTORY_REQUEST_SCHEMA},
+        responses={
+            200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
+            **ERROR_RESPONSES,
+            **NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="history")
+    def history(self, request, pk=None):
+        """Leancore's update-user-sales-history for this user (merge, or ``replace``)."""
+        user = User.objects.filter(pk=pk).first()
+        if user is None:
+            raise NotFound(f"There is no user with id {pk}.")
+        return Response(
+            history_update_from_payload(user=user, payload=request.data, actor=request.user)
+        )

@@ -16,6 +16,8 @@ v1.register("documents", DocumentViewSet, basename="document")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The admin's language switch posts to /i18n/setlang/ (Django's set_language view).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("v1/", include(v1.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

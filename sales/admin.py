@@ -5,6 +5,11 @@ Every changelist stays fast at 1,000,000 documents: related columns come from on
 ``<select>`` of every row), a filtered changelist does not also count the whole table
 (``show_full_result_count = False``), and lists sort on the primary key. Searches are
 exact lookups that end on an index (see ``get_search_results``), not LIKE scans.
+
+Two pages beyond the models live in ``sales.admin_views``: the sales summary
+(``document/summary/``, with its chart and CSV) and the history import
+(``saleshistoryentry/import/``); the admin index's sales dashboard is the
+``sales_dashboard`` template tag (``templates/admin/index.html``).
 """
 
 from __future__ import annotations
@@ -12,15 +17,20 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.db import models
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from sales import admin_views
 from sales.models import Document, DocumentType, SalesHistoryEntry
 from users.models import AuditEntry, User
 from users.services import audit_record
+
+admin.site.site_header = _("Salesdesk back office")
+admin.site.site_title = _("Salesdesk")
+admin.site.index_title = _("Back office")
 
 
 def username_user_ids(term: str) -> list[int]:
@@ -147,6 +157,15 @@ class DocumentAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         ),
     )
 
+    def get_urls(self):
+        # Before the model's own URLs, whose "<object_id>/" would swallow "summary/".
+        summary = self.admin_site.admin_view(self.summary_view)
+        return [path("summary/", summary, name="sales_document_summary"), *super().get_urls()]
+
+    def summary_view(self, request):
+        """The sales summary page (``sales.admin_views``); needs ``sales.view_document``."""
+        return admin_views.sales_summary_view(self, request)
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().strip("\"'")
         if not term:
@@ -195,6 +214,14 @@ class SalesHistoryEntryAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     ordering = ("-id",)
     show_full_result_count = False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="sales_saleshistoryentry_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        """Upload a history file (``sales.admin_views``); needs ``users.change_sales_history``."""
+        return admin_views.history_import_view(self, request)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().strip("\"'")

@@ -1,6 +1,15 @@
 """The Bsale representations of document types and documents."""
 
-from common.bsale import INTEGER, STATE, Attr, Relation, Resource, date_to_unix, datetime_to_unix, flag
+from common.bsale import (
+    INTEGER,
+    STATE,
+    Attr,
+    Relation,
+    Resource,
+    date_to_unix,
+    datetime_to_unix,
+    flag,
+)
 from common.renderers import money_json
 from sales.models import DocumentUse
 from sales.selectors import SalesSummary

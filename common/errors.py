@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -28,6 +31,28 @@ class InvalidInput(Exception):
 
 class NotFound(InvalidInput):
     status_code = status.HTTP_404_NOT_FOUND
+
+
+logger = logging.getLogger(__name__)
+
+# Database faults (server down or restarting, connection dropped, lock or statement
+# timeout): the client can retry, nothing was half-written (every write is atomic).
+DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
+DATABASE_RETRY_AFTER = 5  # seconds
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, DATABASE_ERRORS)
+
+
+def log_database_unavailable(exc: BaseException, request=None) -> None:
+    path = getattr(request, "path", "?")
+    logger.error("Database unavailable (%s: %s) on %s", type(exc).__name__, exc, path)
+
+
+def payload_too_large_message(limit: int) -> str:
+    return f"The request body is too large; at most {limit} bytes are accepted."
 
 
 def error_body(message: str, errors: Mapping[str, list[str]] | None = None) -> dict:
@@ -63,6 +88,15 @@ def exception_handler(exc, context):
     if isinstance(exc, InvalidInput):
         set_rollback()
         return Response(error_body(exc.message, exc.errors), status=exc.status_code)
+    if is_database_unavailable(exc):
+        # Also when authentication itself needed the database (loading the token's user).
+        log_database_unavailable(exc, context.get("request"))
+        set_rollback()
+        return Response(
+            error_body(DATABASE_UNAVAILABLE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -74,7 +108,8 @@ def exception_handler(exc, context):
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+        # Whole seconds, rounded up: "0" would invite the client to retry at once.
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
 
     detail = exc.detail
     if isinstance(exc, exceptions.ValidationError):

@@ -1,6 +1,27 @@
-"""Request-wide concerns shared by the API."""
+"""Request-wide concerns shared by the API: language, request ids and access log, body
+size limit, database outages as 503, and the admin login lockout's response."""
 
+import io
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject, empty
+from rest_framework.settings import api_settings
+
+from common.errors import (
+    DATABASE_RETRY_AFTER,
+    DATABASE_UNAVAILABLE,
+    error_body,
+    is_database_unavailable,
+    log_database_unavailable,
+    payload_too_large_message,
+)
+from common.logging import request_id_var
 
 
 class ApiLanguageMiddleware:
@@ -17,3 +38,168 @@ class ApiLanguageMiddleware:
             translation.activate("en")
             request.LANGUAGE_CODE = "en"
         return self.get_response(request)
+
+
+# --- Request id and access log ------------------------------------------------------------
+
+# A client's X-Request-ID is kept when it is short and plain (a UUID, a trace id).
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,127}$")
+REQUEST_ID_HEADER = "X-Request-ID"
+access_logger = logging.getLogger("salesdesk.access")
+
+
+def _user_id(request) -> int | None:
+    """The user id if authentication already ran (never loads a session for the log)."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        user = user._wrapped if user._wrapped is not empty else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.pk
+    return None
+
+
+class RequestIdMiddleware:
+    """Gives each request an id and writes one structured access line for it.
+
+    The id is the client's ``X-Request-ID`` when sane, else a new UUID; it is returned
+    in the response's ``X-Request-ID`` and put in ``common.logging.request_id_var``,
+    which the logging filter adds to every record logged while the request runs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            query = request.META.get("QUERY_STRING", "")
+            access_logger.info(
+                "%s %s%s %s",
+                request.method,
+                request.path,
+                f"?{query}" if query else "",
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status_code": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user_id": _user_id(request),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+# --- Request body size ----------------------------------------------------------------------
+
+_CHUNK = 64 * 1024
+
+
+def _too_large(limit: int) -> JsonResponse:
+    return JsonResponse(error_body(payload_too_large_message(limit)), status=413)
+
+
+class RequestBodyLimitMiddleware:
+    """413 for a body over ``MAX_REQUEST_BODY_BYTES``, before any view reads it.
+
+    A declared ``Content-Length`` is checked without reading anything. A chunked body
+    (no length) is read here, up to the limit plus one byte: over it is a 413, within
+    it the body is handed on as if it had come with its length (Django otherwise reads
+    a chunked WSGI body as empty). DRF parsers read the stream directly, so Django's
+    own ``DATA_UPLOAD_MAX_MEMORY_SIZE`` check alone would not protect the API.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH", "")
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = -1
+            if length < 0:
+                return JsonResponse(error_body("Invalid Content-Length header."), status=400)
+            if length > limit:
+                return _too_large(limit)
+        elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            stream = request.META.get("wsgi.input")
+            if stream is not None:
+                body = bytearray()
+                while chunk := stream.read(min(_CHUNK, limit + 1 - len(body))):
+                    body += chunk
+                    if len(body) > limit:
+                        return _too_large(limit)
+                request._stream = io.BytesIO(bytes(body))
+                request.META["CONTENT_LENGTH"] = str(len(body))
+        return self.get_response(request)
+
+
+# --- Database faults ------------------------------------------------------------------------
+
+
+class DatabaseUnavailableMiddleware:
+    """A database outage in a non-DRF view (admin, health check) is a 503, not a 500.
+
+    DRF views get the same answer from ``common.errors.exception_handler``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_database_unavailable(exception):
+            return None
+        log_database_unavailable(exception, request)
+        response = JsonResponse(error_body(DATABASE_UNAVAILABLE), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
+
+
+# --- Client IP and login lockout (django-axes) -----------------------------------------------
+
+
+def client_ip(request) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, or with ``NUM_PROXIES`` trusted proxies in
+    front, the address the outermost of them saw (the same rule as DRF's throttles)."""
+    num_proxies = api_settings.NUM_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if num_proxies and forwarded:
+        addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
+        if addresses:
+            return addresses[-min(num_proxies, len(addresses))]
+    return request.META.get("REMOTE_ADDR")
+
+
+def login_lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer once an account is locked: 429 with ``Retry-After``.
+
+    JSON in the API's error shape everywhere but the admin, which gets plain text.
+    """
+    from axes.helpers import get_cool_off, get_lockout_message
+
+    cool_off = get_cool_off(request)
+    retry_after = int(cool_off.total_seconds()) if cool_off else None
+    if request.path_info.startswith("/admin/"):
+        response = HttpResponse(
+            get_lockout_message(), status=429, content_type="text/plain; charset=utf-8"
+        )
+    else:
+        message = "Too many failed login attempts; this account is locked for a while."
+        response = JsonResponse(error_body(message), status=429)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response

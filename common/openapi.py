@@ -7,12 +7,15 @@ error shape); ``add_components`` adds one schema component per resource.
 
 from __future__ import annotations
 
+import typing
+
 from django_filters import filters as df
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework_simplejwt.views import TokenViewBase
 
 from common import bsale
 from common.filters import IntegerFilter, UnixDateFilter, UnixDateRangeFilter
@@ -61,8 +64,24 @@ def ref(resource: bsale.Resource) -> dict:
     return {"$ref": f"#/components/schemas/{component_name(resource)}"}
 
 
+_ANNOTATION_SCHEMAS = {int: INTEGER, float: NUMBER, str: STRING, bool: {"type": "boolean"}}
+
+
+def converter_schema(convert) -> dict | None:
+    """The schema a converter implies: a known one, or its return annotation (``-> int``)."""
+    if convert is None:
+        return None
+    if convert in CONVERTER_SCHEMAS:
+        return CONVERTER_SCHEMAS[convert]
+    try:
+        returns = typing.get_type_hints(convert).get("return")
+    except Exception:  # unresolvable annotations: no inference
+        return None
+    return _ANNOTATION_SCHEMAS.get(returns)
+
+
 def attr_schema(attr: bsale.Attr) -> dict:
-    schema = dict(attr.schema or CONVERTER_SCHEMAS.get(attr.convert, STRING))
+    schema = dict(attr.schema or converter_schema(attr.convert) or STRING)
     if attr.nullable:
         schema["nullable"] = True
     return schema
@@ -162,13 +181,79 @@ def filter_parameters(filterset_class) -> list[OpenApiParameter]:
     return params
 
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds to wait before retrying.",
+    }
+}
+
+
+def _error_response(description: str, *, retry_after: bool = False) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+    if retry_after:
+        response["headers"] = dict(RETRY_AFTER_HEADER)
+    return response
+
+
+def add_common_error_responses(operation: dict) -> dict:
+    """The errors any operation can answer, whatever its view, in the one error shape.
+
+    400 (malformed input) when it takes parameters or a body; 401 and 403 when it needs a
+    token; 413 (``MAX_REQUEST_BODY_BYTES``) when it takes a body; 429 (the rate limit,
+    common.throttling) and 503 (the database is down, common.errors) everywhere, with
+    ``Retry-After``. Responses the view documents itself are kept as they are.
+    """
+    responses = operation.setdefault("responses", {})
+    secured = any(requirement for requirement in operation.get("security", []))
+    common = []
+    if operation.get("parameters") or operation.get("requestBody"):
+        common.append(("400", "Malformed parameter or body.", False))
+    if secured:
+        common.append(("401", "Missing, forged or expired token.", False))
+        common.append(("403", "Authenticated, but not allowed.", False))
+    if operation.get("requestBody"):
+        common.append(("413", "The request body is too large.", False))
+    common.append(("429", "Too many requests: the rate limit.", True))
+    common.append(("503", "The database is unavailable; retry shortly.", True))
+    for code, description, retry_after in common:
+        responses.setdefault(code, _error_response(description, retry_after=retry_after))
+        if retry_after:
+            responses[code].setdefault("headers", dict(RETRY_AFTER_HEADER))
+    return operation
+
+
 class BsaleAutoSchema(AutoSchema):
-    """Schema for ``BsaleViewSet``'s list, retrieve and count, from its resource."""
+    """Schema for ``BsaleViewSet``'s list, retrieve and count, from its resource; and the
+    errors every operation can answer (``add_common_error_responses``)."""
 
     def _standard_action(self) -> str | None:
         action = getattr(self.view, "action", None)
         resource = getattr(self.view, "resource", None)
         return action if resource is not None and action in ("list", "retrieve", "count") else None
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        if isinstance(self.view, TokenViewBase):
+            # simplejwt's obtain/refresh/verify: wrong credentials or a bad token.
+            operation.setdefault("responses", {}).setdefault(
+                "401", _error_response("Wrong credentials, or an invalid or expired token.")
+            )
+        return add_common_error_responses(operation)
+
+    def _is_list_view(self, serializer=None) -> bool:
+        # A Bsale list answers one envelope object, not an array of them.
+        if self._standard_action() == "list":
+            return False
+        return super()._is_list_view(serializer)
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        if self._standard_action() == "list":  # keep "..._list", as before
+            operation_id = operation_id.removesuffix("_retrieve") + "_list"
+        return operation_id
 
     def get_override_parameters(self):
         params = list(super().get_override_parameters())

@@ -23,7 +23,9 @@ keepalive = 5
 # Recycle workers now and then so a slow leak can never take a worker down.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = max_requests // 10
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # "" turns it off
+# Off by default: the app writes its own JSON access line with the request id and with
+# secrets masked (common.middleware); gunicorn's would print raw query strings.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 

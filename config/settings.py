@@ -5,12 +5,15 @@ Production (``DJANGO_ENV=production``) refuses to start without a real
 ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and passes ``manage.py check --deploy``.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from common.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,11 +50,15 @@ INSTALLED_APPS = [
     "users.apps.UsersConfig",
     "offices.apps.OfficesConfig",
     "sales.apps.SalesConfig",
+    "axes",  # admin and token logins: lockout after repeated failures
 ]
 
 MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",  # first: every log line has the request id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.middleware.RequestBodyLimitMiddleware",
+    "common.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "common.middleware.ApiLanguageMiddleware",
@@ -60,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -98,6 +106,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = [
+    # django-axes' lockout check first (see common/throttling.py), then the real one.
+    "common.throttling.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -138,6 +151,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- REST API -------------------------------------------------------------------
+# "N/Ms" (also /s, /m, /h, /d); "off" disables the limit.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="3000/300s").strip() or "off"
+if API_THROTTLE_RATE.lower() in {"off", "none"}:
+    API_THROTTLE_RATE = None
+elif not re.fullmatch(r"\s*\d+\s*/\s*\d*\s*(?:[smhd][a-z]*)?\s*", API_THROTTLE_RATE.lower()):
+    raise ImproperlyConfigured("API_THROTTLE_RATE must look like '3000/300s' (or 'off').")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.BsaleJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.ModelViewPermission"],
@@ -149,6 +169,11 @@ REST_FRAMEWORK = {
     # No OPTIONS self-description (it needs serializers, which Bsale resources do not use):
     # OPTIONS is a 405 with an Allow header, like any undocumented method.
     "DEFAULT_METADATA_CLASS": None,
+    # Bsale's limit: 3,000 requests per 300 s per client (user, or IP when anonymous).
+    "DEFAULT_THROTTLE_CLASSES": ["common.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": API_THROTTLE_RATE},
+    # Proxies in front that append to X-Forwarded-For (nginx: 1); 0 trusts REMOTE_ADDR only.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
@@ -195,12 +220,33 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# Larger request bodies get a 413 before any view reads them (common.middleware).
+MAX_REQUEST_BODY_BYTES = env.int(
+    "MAX_REQUEST_BODY_BYTES",
+    default=env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024),
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# Brute force on the admin login (and the token endpoints): django-axes locks a username
+# for the client IP it failed from, after AXES_FAILURE_LIMIT failed logins, for
+# AXES_COOLOFF_MINUTES (the right password included). The pair, not the IP alone: behind
+# a proxy whose NUM_PROXIES is not set every client has the proxy's address, and ten
+# typos would lock everybody out. AXES_LOCKOUT_PARAMETERS: "+" joins parameters into one
+# key, "," lists keys that lock independently (e.g. "username,ip_address").
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [
+    part.split("+") if "+" in part else part
+    for part in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "common.middleware.login_lockout_response"
+AXES_CLIENT_IP_CALLABLE = "common.middleware.client_ip"
+
+# One JSON object per line on stderr, with the request id, secrets redacted
+# (common/logging.py). LOG_FORMAT=plain for a human-readable development console.
+LOGGING = logging_config(
+    env.str("LOG_LEVEL", default="INFO"),
+    json_lines=env.str("LOG_FORMAT", default="json") != "plain",
+)

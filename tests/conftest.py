@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -55,3 +56,11 @@ def admin_user(db):
 def _fast_password_hasher(settings):
     """Factories hash a password per user; the real hasher is slow by design."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache: no test inherits another's budget."""
+    cache.clear()
+    yield
+    cache.clear()

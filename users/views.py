@@ -69,8 +69,8 @@ SELLER_DOCUMENTS_SCHEMA = {
 
 # The Leancore body without ``user_id``: the user is in the path.
 HISTORY_REQUEST_SCHEMA = {
-    **UPDATE_REQUEST_SCHEMA,
-    "required": [],
+    "type": "object",
+    "additionalProperties": False,
     "properties": {k: v for k, v in UPDATE_REQUEST_SCHEMA["properties"].items() if k != "user_id"},
 }
 

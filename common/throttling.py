@@ -1,0 +1,159 @@
+"""Request rate limit like Bsale's: 3,000 requests per 300 seconds per client by default.
+
+``API_THROTTLE_RATE`` (e.g. ``3000/300s``, ``100/m``, ``5000/1h``) sets it. The
+counters live in Django's default cache: Redis when ``REDIS_URL`` is set, so every
+gunicorn worker and every machine shares them; local memory otherwise (one process).
+
+The window slides: the count of the previous fixed window is weighted by how much of
+it still overlaps the last ``duration`` seconds, plus the count of the current one.
+That needs two counters per client and one atomic ``INCR`` per request (no list of
+timestamps: ``SimpleRateThrottle``'s history list would be 3,000 floats read and
+written back for every request, and two workers writing it at once lose counts).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+
+from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
+from django.core.cache import cache as default_cache
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# "3000/300s", "3000/300", "100/m", "100/minute", "5/1h"
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]*)\s*$")
+
+
+def parse_rate(rate: str | None) -> tuple[int | None, int | None]:
+    """``"N/Ms"`` -> ``(N, M seconds)``; units s, m, h, d (or their words); None is no limit."""
+    if rate is None:
+        return None, None
+    match = _RATE.match(rate.lower())
+    if not match:
+        raise ValueError(f"Invalid throttle rate {rate!r}; expected e.g. '3000/300s'.")
+    num, multiplier, unit = match.groups()
+    if unit and unit[0] not in _UNITS:
+        raise ValueError(f"Invalid throttle rate unit in {rate!r}; use s, m, h or d.")
+    duration = (int(multiplier) if multiplier else 1) * _UNITS[unit[0] if unit else "s"]
+    if duration <= 0:
+        raise ValueError(f"Invalid throttle rate {rate!r}: the period must be positive.")
+    return int(num), duration
+
+
+class ApiRateThrottle(SimpleRateThrottle):
+    """Per client: the authenticated user's id, or the client IP for anonymous requests.
+
+    The client IP is ``REMOTE_ADDR`` unless ``NUM_PROXIES`` says how many proxies in front
+    append to ``X-Forwarded-For`` (DRF's ``get_ident``). If the cache is unreachable the
+    request is let through (and logged): the limit protects the service, it must not be
+    what takes it down.
+    """
+
+    scope = "api"
+    cache = default_cache
+    cache_format = "throttle:%(scope)s:%(ident)s"
+    _wait: float | None = None
+
+    def get_rate(self):
+        # Read at request time (DRF's class attribute is frozen at import), so a settings
+        # override in a test or a reload applies.
+        try:
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError:
+            raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.") from None
+
+    def parse_rate(self, rate):
+        return parse_rate(rate)
+
+    def get_cache_key(self, request, view):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            ident = f"user:{user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request, view):
+        self._wait = None
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        try:
+            return self._allow(key)
+        except Exception:  # the cache backend is down: fail open, loudly
+            logger.warning("Throttle cache unavailable; request not rate limited.", exc_info=True)
+            return True
+
+    def _allow(self, key: str) -> bool:
+        limit, duration = self.num_requests, self.duration
+        now = self.timer()
+        window = int(now // duration)
+        elapsed = now - window * duration
+        current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
+        # Kept two windows: while it is the previous window it still weighs on the count.
+        self.cache.add(current_key, 0, timeout=2 * duration + 1)
+        current = self.cache.incr(current_key)  # atomic in Redis and in the local cache
+        previous = self.cache.get(previous_key) or 0
+        weight = (duration - elapsed) / duration
+        if previous * weight + current <= limit:
+            return True
+        # Refused requests do not count: a client that backs off gets through again.
+        self.cache.decr(current_key)
+        self._wait = self._time_to_next_slot(limit, duration, elapsed, previous, current - 1)
+        return False
+
+    @staticmethod
+    def _time_to_next_slot(limit, duration, elapsed, previous, current) -> float:
+        """Seconds until ``previous * weight + current + 1 <= limit`` (no new requests)."""
+        room = limit - 1 - current
+        if room >= 0 and previous > 0:
+            # Still in this window, once the previous window's weight has decayed enough.
+            at = duration * (1 - room / previous)
+            if at < duration:
+                return max(at - elapsed, 0.0)
+        # In the next window, the current count becomes the decaying previous one.
+        wait = duration - elapsed
+        if current > limit - 1 and current > 0:
+            wait += duration * (1 - (limit - 1) / current)
+        return wait
+
+    def wait(self):
+        return None if self._wait is None else max(1, math.ceil(self._wait))
+
+    timer = staticmethod(time.time)
+
+
+class LoginLockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, first in ``AUTHENTICATION_BACKENDS``.
+
+    Every HTTP login in this project passes the request (the admin, ``/api/token/``,
+    ``/oauth2/token``; tests/test_security.py proves each is locked out). A call
+    without a request is no HTTP login (a shell, a command, the test client's
+    ``login()``): axes cannot tell whom to count, so it is not checked here, instead
+    of failing with axes' ``AxesBackendRequestParameterRequired``.
+
+    A locked-out login gets a 429 with ``Retry-After`` (``login_lockout_response``).
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        if isinstance(request, Request):  # simplejwt passes DRF's Request
+            request = request._request
+        try:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        except AxesBackendPermissionDenied:
+            # Flag the Django request, where axes' middleware looks to answer 429.
+            request.axes_locked_out = True
+            raise

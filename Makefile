@@ -36,3 +36,15 @@ format: venv
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
+
+BENCH_STAMP := $(VENV)/.bench-installed
+
+bench: venv $(BENCH_STAMP) ## benchmark on PostgreSQL (DATABASE_URL): ours vs the floor and the usual approach
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+		|| { echo "make bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	$(PY) -m bench $(BENCH_ARGS)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml requirements.lock
+	$(PY) -m pip install -q -c requirements.lock '.[dev,bench]'
+	touch $(BENCH_STAMP)

@@ -1,0 +1,18 @@
+"""The app's own URLs, unchanged, plus the two references (bench settings only).
+
+``/bench/floor/v1/...`` and ``/bench/usual/v1/...`` answer the same requests as
+``/v1/...``; their bodies point at the real ``/v1/`` URLs, so all three are comparable
+byte for byte.
+"""
+
+from django.urls import include, path
+
+from bench import floor_views, usual_views
+from config.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as app_urlpatterns
+
+urlpatterns = [
+    *floor_views.urlpatterns,
+    *usual_views.urlpatterns,
+    path("", include(app_urlpatterns)),
+]

@@ -66,6 +66,10 @@ class UnixDateRangeFilter(filters.Filter):
 
 def filter_or_400(filterset_class, params, queryset, request=None):
     """Apply a FilterSet; a malformed value is a 400 naming its parameter."""
+    if params.keys().isdisjoint(filterset_class.base_filters):
+        # No filter asked for (the common case): skip building the FilterSet and its form,
+        # a measurable share of a list request's CPU.
+        return queryset
     filterset = filterset_class(params, queryset=queryset, request=request)
     if not filterset.is_valid():
         errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}

@@ -10,7 +10,6 @@ import datetime as dt
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
-import pytest
 from django.test import override_settings
 
 HOST = "api.example.com"
@@ -19,15 +18,6 @@ BASE = f"http://{HOST}"
 # Queries every authenticated request makes before the view runs: the token's user with
 # all of its permissions, in one query (common.authentication.user_with_permissions).
 AUTH_QUERIES = 1
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Import into a test module to make users fast: the real hasher takes ~1s per user.
-
-    (Better placed in tests/conftest.py for the whole suite.)
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- Requests ---------------------------------------------------------------------------

@@ -52,6 +52,13 @@ def admin_user(db):
     return UserFactory(username="boss", is_staff=True, is_superuser=True, office=None)
 
 
+@pytest.fixture
+def staff_client(client, admin_user):
+    """Django's test client logged into the admin as a superuser."""
+    client.force_login(admin_user)
+    return client
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """Factories hash a password per user; the real hasher is slow by design."""

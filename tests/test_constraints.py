@@ -21,11 +21,6 @@ from users.models import User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def refused(callable_, *args, **kwargs) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         callable_(*args, **kwargs)

@@ -8,7 +8,6 @@ import gettext as gettext_module
 import re
 from pathlib import Path
 
-import pytest
 from django.apps import apps
 from django.conf import settings
 from django.utils import translation
@@ -32,12 +31,6 @@ SAME_IN_SPANISH = {
     "Salesdesk",
     "Error",
 }
-
-
-@pytest.fixture
-def staff_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def _main(html: str) -> str:

@@ -12,7 +12,6 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.api_helpers import (
     assert_error,
-    fast_password_hashing,  # noqa: F401  (autouse)
     get,
     get_json,
 )

@@ -8,7 +8,6 @@ from tests.api_helpers import (
     BASE,
     assert_error,
     assert_exact,
-    fast_password_hashing,  # noqa: F401  (autouse)
     follow,
     get,
     get_json,

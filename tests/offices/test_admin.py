@@ -3,20 +3,8 @@
 import pytest
 
 from offices.models import Office
+from tests.admin_helpers import admin_url, count_queries, form_data
 from tests.factories import DocumentFactory, OfficeFactory, UserFactory
-from tests.users.test_admin import admin_url, count_queries, form_data
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def staff_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from sales.models import Document, DocumentType, SalesHistoryEntry
+from tests.admin_helpers import admin_url, count_queries, form_data
 from tests.factories import (
     CreditNoteTypeFactory,
     DocumentFactory,
@@ -14,21 +15,9 @@ from tests.factories import (
     SalesHistoryEntryFactory,
     UserFactory,
 )
-from tests.users.test_admin import admin_url, count_queries, form_data
 from users.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def staff_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 # --- Every page renders -------------------------------------------------------------------

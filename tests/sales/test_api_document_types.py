@@ -8,7 +8,6 @@ from tests.api_helpers import (
     assert_error,
     assert_exact,
     document_type_json,
-    fast_password_hashing,  # noqa: F401  (autouse)
     get,
     get_json,
     item_ids,

@@ -10,7 +10,6 @@ from tests.api_helpers import (
     assert_error,
     assert_exact,
     document_json,
-    fast_password_hashing,  # noqa: F401  (autouse)
     get,
     get_json,
     item_ids,

@@ -7,7 +7,6 @@ from tests.api_helpers import (
     AUTH_QUERIES,
     assert_error,
     assert_exact,
-    fast_password_hashing,  # noqa: F401  (autouse)
     get,
     get_json,
     item_ids,

@@ -7,71 +7,15 @@ the one authentication makes to load the token's user.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 import requests
 from django.db import InterfaceError, OperationalError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from common.errors import DATABASE_UNAVAILABLE, exception_handler
+from tests.servers import gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 DEAD_DATABASE = "postgres://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(env_overrides: dict[str, str], *, workers: int = 1, ready_path: str = "/healthz"):
-    """gunicorn with config/gunicorn.py on a free loopback port; yields the base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "GUNICORN_ACCESSLOG": "",
-        "LOG_LEVEL": "WARNING",
-        **env_overrides,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    proc = subprocess.Popen(
-        [str(GUNICORN), "-c", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                requests.get(base + ready_path, timeout=2)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-3000:]}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def assert_unavailable(response) -> None:

@@ -9,14 +9,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.servers import gunicorn
+
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 MAKE_TOKEN = """
 from django.contrib.auth.models import Permission
@@ -28,13 +28,7 @@ print(AccessToken.for_user(user))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(env, *args, **kwargs) -> str:
+def _manage(env, *args) -> str:
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -43,7 +37,6 @@ def _manage(env, *args, **kwargs) -> str:
         capture_output=True,
         text=True,
         timeout=120,
-        **kwargs,
     )
     return result.stdout
 
@@ -51,35 +44,13 @@ def _manage(env, *args, **kwargs) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """gunicorn with config/gunicorn.py on a free loopback port, over its own SQLite file."""
-    db_file = tmp_path_factory.mktemp("server") / "server.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_file}", "GUNICORN_ACCESSLOG": ""}
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('server') / 'server.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": database_url}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     _manage(env, "migrate", "--noinput", "-v", "0")
     token = _manage(env, "shell", "-c", MAKE_TOKEN).strip().splitlines()[-1]
-    port = _free_port()
-    env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
-    env["WEB_CONCURRENCY"] = "1"
-    proc = subprocess.Popen(
-        [str(GUNICORN), "-c", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{base}/healthz", timeout=5)
-            break
-        except requests.RequestException:  # not listening yet, or still importing the app
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-    yield base, token
-    proc.terminate()
-    proc.wait(timeout=20)
+    with gunicorn({"DATABASE_URL": database_url}) as base:
+        yield base, token
 
 
 @pytest.mark.server

@@ -7,6 +7,23 @@ from django.db import models
 MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 2
 CENT = Decimal("0.01")
+MAX_MONEY = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - CENT
+
+
+def checked_money(amount: Decimal) -> Decimal:
+    """An amount that fits the money columns: finite, >= 0, at most 2 decimals.
+
+    Raises ``ValueError`` with the rule it breaks (callers add the field's name).
+    """
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount < 0:
+        raise ValueError("must be greater than or equal to 0")
+    if amount > MAX_MONEY:
+        raise ValueError(f"must be at most {MAX_MONEY}")
+    if amount != amount.quantize(CENT):
+        raise ValueError("must have at most 2 decimals")
+    return abs(amount.quantize(CENT))  # abs(): -0.0 is stored and shown as 0.00
 
 
 class MoneyField(models.DecimalField):

@@ -21,10 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import InvalidInput
-from common.money import CENT
+from common.money import checked_money
 from sales.models import SalesHistoryEntry
 from users.models import AuditEntry, User
-from users.services import MAX_MONEY, audit_record
+from users.services import audit_record
 
 MAX_HISTORY_ENTRIES = 10_000
 NIT_MAX_LENGTH = SalesHistoryEntry._meta.get_field("nit").max_length
@@ -79,18 +79,6 @@ def safe_name(key: Any) -> str:
     return str(key).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _checked_amount(amount: Decimal) -> Decimal:
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if amount < 0:
-        raise ValueError("must be greater than or equal to 0")
-    if amount > MAX_MONEY:
-        raise ValueError(f"must be at most {MAX_MONEY}")
-    if amount != amount.quantize(CENT):
-        raise ValueError("must have at most 2 decimals")
-    return abs(amount.quantize(CENT))  # abs(): -0.0 is stored and shown as 0.00
-
-
 def parse_amount(value: Any) -> Decimal:
     """A JSON number (int or float, not bool), finite, >= 0, at most 2 decimals."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
@@ -99,7 +87,7 @@ def parse_amount(value: Any) -> Decimal:
         raise ValueError("must be a finite number")
     # repr() is the shortest text that round-trips, so 150000.5 becomes Decimal("150000.5").
     amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return _checked_amount(amount)
+    return checked_money(amount)
 
 
 def parse_amount_text(value: Any) -> Decimal:
@@ -113,7 +101,7 @@ def parse_amount_text(value: Any) -> Decimal:
         amount = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
         raise ValueError("must be a number") from None
-    return _checked_amount(amount)
+    return checked_money(amount)
 
 
 def parse_datetime_iso(value: Any) -> datetime:

@@ -8,10 +8,8 @@ from typing import Any
 from django.db import transaction
 
 from common.errors import InvalidInput
-from common.money import CENT, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from common.money import checked_money
 from users.models import AuditEntry, User
-
-MAX_MONEY = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - CENT
 
 
 def audit_record(
@@ -37,18 +35,17 @@ def audit_record(
 
 
 def quota_parse(value: Any) -> Decimal:
-    """A quota as Decimal: >= 0, at most 2 decimals, fits the column."""
-    if isinstance(value, bool):
-        raise InvalidInput("quota must be a number.", {"quota": ["must be a number"]})
+    """A quota as Decimal, by the money columns' rules (``common.money.checked_money``)."""
     try:
-        quota = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput("quota must be a number.", {"quota": ["must be a number"]}) from None
-    if not quota.is_finite() or quota < 0 or quota > MAX_MONEY:
-        raise InvalidInput(f"quota must be between 0 and {MAX_MONEY}.", {"quota": ["out of range"]})
-    if quota != quota.quantize(CENT):
-        raise InvalidInput("quota has more than 2 decimals.", {"quota": ["at most 2 decimals"]})
-    return quota.quantize(CENT)
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            quota = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("must be a number") from None
+        return checked_money(quota)
+    except ValueError as exc:
+        raise InvalidInput(f"quota {exc}.", {"quota": [str(exc)]}) from None
 
 
 @transaction.atomic

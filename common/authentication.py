@@ -2,9 +2,9 @@
 
 The token's user and all of its permissions come back in ONE query (instead of the
 user, then its user permissions, then its group permissions: three round trips on
-every request). Nothing is cached across requests, so a deactivated account, a
-changed password or a revoked permission counts on the very next request, whatever
-changed it (the admin, a command, a raw ``UPDATE``).
+every request), or in one round trip to the shared cache when ``AUTH_CACHE_SECONDS``
+keeps them between requests. Either way a deactivated account, a changed password or
+a revoked permission counts on the very next request (``common.auth_cache`` says how).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.utils import get_md5_hash_password
+from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
+
+from common import auth_cache
 
 # Bsale clients send ``access_token: <token>``. WSGI servers expose it as HTTP_ACCESS_TOKEN
 # only when configured to (see config/gunicorn.py: underscores in header names).
@@ -85,8 +87,12 @@ class _UserQuery:
             if chain:
                 self.converters.append((index, chain, expression))
         self.model = user_model
+        self.is_active = self.attnames.index("is_active")
+        self.is_superuser = self.attnames.index("is_superuser")
 
-    def load(self, connection, pk):
+    def load(self, connection, pk) -> tuple | None:
+        """The user's snapshot: its column values (as the ORM converts them) and, for an
+        active user who is not a superuser, its own and its groups' permissions."""
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [pk, pk, pk])
             rows = cursor.fetchall()
@@ -99,18 +105,27 @@ class _UserQuery:
             for converter in chain:
                 value = converter(value, expression, connection)
             values[index] = value
-        user = self.model.from_db(self.alias, self.attnames, values)
-        if user.is_active and not user.is_superuser:
-            # What ModelBackend would compute on the first has_perm() (a superuser's
-            # permissions are "all of them": left to ModelBackend, which never needs
-            # them because User.has_perm answers True first).
+        permissions = None
+        if values[self.is_active] and not values[self.is_superuser]:
             own, via_groups = set(), set()
             for row in rows:
                 source, app_label, codename = row[count : count + 3]
                 if codename is not None:
                     (own if source == "u" else via_groups).add(f"{app_label}.{codename}")
-            user._user_perm_cache = own
-            user._group_perm_cache = via_groups
+            permissions = (own, via_groups)
+        return tuple(values), permissions
+
+    def build(self, snapshot: tuple):
+        """A user instance from ``load``'s snapshot; ``has_perm`` makes no query."""
+        values, permissions = snapshot
+        user = self.model.from_db(self.alias, self.attnames, list(values))
+        if permissions is not None:
+            # What ModelBackend would compute on the first has_perm() (a superuser's
+            # permissions are "all of them": left to ModelBackend, which never needs
+            # them because User.has_perm answers True first).
+            own, via_groups = permissions
+            user._user_perm_cache = set(own)
+            user._group_perm_cache = set(via_groups)
             user._perm_cache = own | via_groups
         return user
 
@@ -119,8 +134,9 @@ _queries: dict[tuple[str, str], _UserQuery] = {}
 
 
 def user_with_permissions(pk):
-    """The user with primary key ``pk`` and its permissions (one query), or None.
+    """The user with primary key ``pk`` and its permissions, or None.
 
+    One query, or none while the shared cache holds it (``common.auth_cache``).
     ``has_perm``/``has_perms`` on the returned user make no further query.
     """
     user_model = get_user_model()
@@ -133,11 +149,37 @@ def user_with_permissions(pk):
     query = _queries.get(key)
     if query is None:
         query = _queries[key] = _UserQuery(connection)
-    return query.load(connection, pk)
+    snapshot = auth_cache.cached(pk, lambda pk: query.load(connection, pk))
+    return None if snapshot is None else query.build(snapshot)
+
+
+# Tokens already verified, by their raw bytes. Checking the signature and decoding the
+# claims of the same token on every request costs more than the rest of authentication;
+# a token's signature and claims never change, only the clock does, so its expiry is
+# checked again on every use. The oldest entries go first.
+VERIFIED_TOKENS_MAX = 1024
+_verified_tokens: dict[bytes, object] = {}
 
 
 class BsaleJWTAuthentication(JWTAuthentication):
     """``Authorization: Bearer <jwt>`` or ``access_token: <jwt>``; the same checks for both."""
+
+    def get_validated_token(self, raw_token: bytes):
+        token = _verified_tokens.get(raw_token)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+                return token
+            except TokenError:  # expired since: full validation gives the usual 401
+                _verified_tokens.pop(raw_token, None)
+        token = super().get_validated_token(raw_token)
+        while len(_verified_tokens) >= VERIFIED_TOKENS_MAX:
+            try:
+                del _verified_tokens[next(iter(_verified_tokens))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+                break
+        _verified_tokens[raw_token] = token
+        return token
 
     def authenticate(self, request):
         if request.META.get("HTTP_AUTHORIZATION"):

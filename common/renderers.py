@@ -13,11 +13,11 @@ def money_json(value: Decimal) -> orjson.Fragment:
     ``Decimal("255000.00")`` -> ``255000.0``; ``Decimal("150000.50")`` -> ``150000.5``.
     """
     text = f"{value:f}"
-    if "." in text:
+    if text[-1] == "0" and "." in text:  # ordered so that most amounts take one test
         text = text.rstrip("0")
-        if text.endswith("."):
+        if text[-1] == ".":
             text += "0"
-    else:
+    elif "." not in text:
         text += ".0"
     return orjson.Fragment(text)
 

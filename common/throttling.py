@@ -6,7 +6,8 @@ gunicorn worker and every machine shares them; local memory otherwise (one proce
 
 The window slides: the count of the previous fixed window is weighted by how much of
 it still overlaps the last ``duration`` seconds, plus the count of the current one.
-That needs two counters per client and one atomic ``INCR`` per request (no list of
+That needs two counters per client and one atomic ``INCR`` per request, sent to Redis
+with the read of the previous window's counter in one round trip (no list of
 timestamps: ``SimpleRateThrottle``'s history list would be 3,000 floats read and
 written back for every request, and two workers writing it at once lose counts).
 """
@@ -102,9 +103,7 @@ class ApiRateThrottle(SimpleRateThrottle):
         elapsed = now - window * duration
         current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
         # Kept two windows: while it is the previous window it still weighs on the count.
-        self.cache.add(current_key, 0, timeout=2 * duration + 1)
-        current = self.cache.incr(current_key)  # atomic in Redis and in the local cache
-        previous = self.cache.get(previous_key) or 0
+        current, previous = self._count(current_key, previous_key, timeout=2 * duration + 1)
         weight = (duration - elapsed) / duration
         if previous * weight + current <= limit:
             return True
@@ -112,6 +111,23 @@ class ApiRateThrottle(SimpleRateThrottle):
         self.cache.decr(current_key)
         self._wait = self._time_to_next_slot(limit, duration, elapsed, previous, current - 1)
         return False
+
+    def _count(self, current_key: str, previous_key: str, timeout: int) -> tuple[int, int]:
+        """This request counted in the current window; (current, previous) counts."""
+        pipeline = getattr(self.cache, "pipeline", None)
+        if pipeline is None:
+            self.cache.add(current_key, 0, timeout=timeout)
+            current = self.cache.incr(current_key)  # atomic in the local cache too
+            return current, self.cache.get(previous_key) or 0
+        # Redis (common.cache.RedisCache): the same three commands in one round trip.
+        make_key = self.cache.make_and_validate_key
+        current_key = make_key(current_key)
+        commands = pipeline()
+        commands.set(current_key, 0, nx=True, ex=timeout)
+        commands.incr(current_key)
+        commands.get(make_key(previous_key))
+        _created, current, previous = commands.execute()
+        return current, int(previous or 0)
 
     @staticmethod
     def _time_to_next_slot(limit, duration, elapsed, previous, current) -> float:

@@ -121,11 +121,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Cache ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds an API request's user and permissions stay in the cache (common.auth_cache).
+# Only a cache that every worker shares can hold them safely: on by default with Redis.
+AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=30 if REDIS_URL else 0)
 
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="es")  # back-office staff speak Spanish

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -49,15 +50,14 @@ def seller_documents(
     ).order_by("id")
 
 
-@dataclass(frozen=True)
-class SellerSummary:
+class SellerSummary(NamedTuple):
+    # A tuple, not a dataclass: the summary builds one per seller (about 1,000 per call).
     user_id: int
     first_name: str
     last_name: str
     sales: Decimal  # sales' amount (total or net, by setting)
     returns: Decimal  # returns' amount (total or net, by setting)
-    sales_tax: Decimal
-    returns_tax: Decimal
+    tax_subtotal: Decimal  # sales' tax minus returns' tax
 
     @property
     def full_name(self) -> str:
@@ -66,10 +66,6 @@ class SellerSummary:
     @property
     def subtotal(self) -> Decimal:
         return self.sales - self.returns
-
-    @property
-    def tax_subtotal(self) -> Decimal:
-        return self.sales_tax - self.returns_tax
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ class SalesSummary:
 
 
 def _cents(value) -> Decimal:
-    # PostgreSQL sums numerics exactly; SQLite sums them as floats. Either way: cents.
+    # SQLite sums numerics as floats: back to exact cents. (PostgreSQL sums them exactly.)
     return Decimal(value).quantize(CENT)
 
 
@@ -112,7 +108,7 @@ def _summary_sql(
     def total(use: DocumentUse, amount: str) -> str:
         return (
             f"COALESCE(SUM(CASE WHEN t.{col(dtype, 'use')} = {int(use)}"
-            f" THEN d.{col(doc, amount)} END), 0)"
+            f" THEN d.{col(doc, amount)} END), 0.00)"
         )
 
     where = [
@@ -128,12 +124,13 @@ def _summary_sql(
     if office_id is not None:
         where.append(f"d.{col(doc, 'office')} = %s")
         params.append(office_id)
+    use, tax = f"t.{col(dtype, 'use')}", f"d.{col(doc, 'tax_amount')}"
     per_seller = (
         f"SELECT d.{col(doc, 'user')} AS seller,"
         f" {total(DocumentUse.SALE, column)} AS sales,"
         f" {total(DocumentUse.RETURN, column)} AS returns,"
-        f" {total(DocumentUse.SALE, 'tax_amount')} AS sales_tax,"
-        f" {total(DocumentUse.RETURN, 'tax_amount')} AS returns_tax"
+        f" COALESCE(SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN {tax}"
+        f" ELSE -{tax} END), 0.00) AS tax"
         f" FROM {qn(doc.db_table)} d"
         f" INNER JOIN {qn(dtype.db_table)} t ON t.{col(dtype, 'id')} = d.{col(doc, 'document_type')}"
         f" WHERE {' AND '.join(where)}"
@@ -141,7 +138,7 @@ def _summary_sql(
     )
     sql = (
         f"SELECT s.seller, u.{col(user, 'first_name')}, u.{col(user, 'last_name')},"
-        " s.sales, s.returns, s.sales_tax, s.returns_tax"
+        " s.sales, s.returns, s.tax"
         f" FROM ({per_seller}) s INNER JOIN {qn(user.db_table)} u ON u.{col(user, 'id')} = s.seller"
     )
     return sql, params
@@ -165,17 +162,12 @@ def sales_summary(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    sellers = [
-        SellerSummary(
-            user_id=user,
-            first_name=first_name,
-            last_name=last_name,
-            sales=_cents(sales),
-            returns=_cents(returns),
-            sales_tax=_cents(sales_tax),
-            returns_tax=_cents(returns_tax),
-        )
-        for user, first_name, last_name, sales, returns, sales_tax, returns_tax in rows
-    ]
-    sellers.sort(key=lambda s: (s.full_name.casefold(), s.user_id))
+    if connection.vendor == "sqlite":
+        rows = [(*row[:3], *map(_cents, row[3:])) for row in rows]
+    sellers = list(map(SellerSummary._make, rows))
+    sellers.sort(key=_by_name)
     return SalesSummary(start=start, end=end, sellers=sellers)
+
+
+def _by_name(seller: SellerSummary) -> tuple[str, int]:
+    return seller.full_name.casefold(), seller.user_id

@@ -12,7 +12,7 @@ from common.bsale import (
 )
 from common.renderers import money_json
 from sales.models import DocumentUse
-from sales.selectors import SalesSummary
+from sales.selectors import ZERO, SalesSummary
 
 
 def _is_credit_note(use: int) -> int:
@@ -62,22 +62,26 @@ SELLER_DOCUMENT_RESOURCE = Resource(
 def sales_summary_payload(summary: SalesSummary, base_url: str) -> dict:
     """Bsale's ``sales_summary.json`` body; amounts are exact JSON numbers."""
     start, end = date_to_unix(summary.start), date_to_unix(summary.end)
-    dates = f"startdate={start}&enddate={end}"
-    sellers = [
-        {
-            "href": f"{base_url}/v1/users/{seller.user_id}.json",
-            "id": seller.user_id,
-            "fullName": seller.full_name,
-            "subtotal": money_json(seller.subtotal),
-            "taxSubtotal": money_json(seller.tax_subtotal),
-            "sales": {"href": f"{base_url}/v1/users/{seller.user_id}/sales.json?{dates}"},
-            "returns": {"href": f"{base_url}/v1/users/{seller.user_id}/returns.json?{dates}"},
-        }
-        for seller in summary.sellers
-    ]
+    users, dates = f"{base_url}/v1/users/", f"?startdate={start}&enddate={end}"
+    total = ZERO
+    sellers = []
+    for seller in summary.sellers:  # ~1,000 sellers: plain dicts, names looked up once
+        user_id, subtotal = seller.user_id, seller.sales - seller.returns
+        total += subtotal
+        sellers.append(
+            {
+                "href": f"{users}{user_id}.json",
+                "id": user_id,
+                "fullName": seller.full_name,
+                "subtotal": money_json(subtotal),
+                "taxSubtotal": money_json(seller.tax_subtotal),
+                "sales": {"href": f"{users}{user_id}/sales.json{dates}"},
+                "returns": {"href": f"{users}{user_id}/returns.json{dates}"},
+            }
+        )
     return {
         "startDate": start,
         "endDate": end,
-        "total": money_json(summary.total),
+        "total": money_json(total),
         "sellers": sellers,
     }

@@ -17,6 +17,8 @@ BASE = f"http://{HOST}"
 
 # Queries every authenticated request makes before the view runs: the token's user with
 # all of its permissions, in one query (common.authentication.user_with_permissions).
+# The tests run without the authentication cache (no REDIS_URL), so every request
+# makes it; tests/common/test_auth_cache.py counts the cached case (none).
 AUTH_QUERIES = 1
 
 

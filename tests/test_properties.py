@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from urllib.parse import quote, urlencode
 
+import orjson
 import pytest
 from django.core.cache import cache
 from hypothesis import HealthCheck, example, given, settings
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from common import bsale
 from common.errors import InvalidInput
+from common.renderers import money_json
 from offices.serializers import OFFICE_RESOURCE
 from sales.serializers import DOCUMENT_RESOURCE, DOCUMENT_TYPE_RESOURCE
 from sales.services import NIT_MAX_LENGTH, HistoryEntryData, parse_history
@@ -327,3 +329,29 @@ def test_any_query_on_the_sales_summary_is_200_or_a_json_400(http_client, query)
         assert response.json()["error"]
         return
     _check(response)
+
+
+# --- Money in JSON --------------------------------------------------------------------------------
+
+MONEY = st.decimals(
+    min_value=Decimal("-999999999999.99"),
+    max_value=Decimal("999999999999.99"),
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
+
+
+@FAST
+@given(MONEY, st.sampled_from(["0", "0.0", "0.00"]))
+@example(Decimal("255000.00"), "0.00")
+@example(Decimal("0"), "0")
+@example(Decimal("-40714.10"), "0.00")
+def test_money_json_is_the_exact_amount_as_a_json_number(amount, zero):
+    """Whatever its scale (PostgreSQL's sums keep 2 decimals, SQLite's may not)."""
+    value = amount + Decimal(zero)
+    text = orjson.dumps(money_json(value)).decode()
+    assert Decimal(text) == amount
+    assert "." in text and "e" not in text.lower()
+    assert not text.endswith("0") or text.endswith(".0")  # no trailing zeros but one
+    assert isinstance(orjson.loads(text), float)  # a number, not a string

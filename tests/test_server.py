@@ -7,13 +7,16 @@ config/gunicorn.py, proves the header reaches Django.
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
+from tests.common.test_auth_cache import TEST_REDIS_URL, redis_answers
 from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +104,57 @@ def test_healthz_through_gunicorn(server):
     base, _token = server
     response = requests.get(f"{base}/healthz", timeout=10)
     assert response.json() == {"status": "ok", "database": "up"}
+
+
+# --- The authentication cache across processes ---------------------------------------------------
+
+SHELL_DEACTIVATE = (
+    "from users.models import User;"
+    " User.objects.filter(username='bsale-client').update(is_active=False)"
+)
+SHELL_REACTIVATE = (
+    "from users.models import User; user = User.objects.get(username='bsale-client');"
+    " user.is_active = True; user.save()"
+)
+
+
+def _statuses(base: str, token: str, times: int = 12) -> set[int]:
+    # A new connection per request: gunicorn hands them to either worker.
+    return {
+        requests.get(
+            f"{base}/v1/users/count.json", headers={"access_token": token}, timeout=10
+        ).status_code
+        for _ in range(times)
+    }
+
+
+@pytest.mark.server
+@pytest.mark.skipif(not redis_answers(), reason=f"no Redis at {TEST_REDIS_URL}")
+def test_every_worker_locks_out_an_account_deactivated_by_another_process(tmp_path):
+    """Two workers cache the token's user in Redis; a shell in another process deactivates
+    it (a queryset update, which sends no signal of its own): the next requests are 401."""
+    database = tmp_path / "server.sqlite3"
+    overrides = {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "REDIS_URL": TEST_REDIS_URL,
+        "AUTH_CACHE_SECONDS": "300",  # long: only the invalidation can explain a 401
+        "API_THROTTLE_RATE": "off",
+    }
+    env = {**os.environ, **overrides}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()  # the tests' own Redis database
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    token = _manage(env, "shell", "-c", MAKE_TOKEN).strip().splitlines()[-1]
+    with gunicorn(overrides, workers=2) as base:
+        assert _statuses(base, token) == {200}
+        # The cache is really used: a change that bypasses Django is not seen...
+        with sqlite3.connect(database) as db:
+            db.execute("UPDATE users_user SET is_active = 0 WHERE username = 'bsale-client'")
+        assert _statuses(base, token) == {200}
+        with sqlite3.connect(database) as db:
+            db.execute("UPDATE users_user SET is_active = 1 WHERE username = 'bsale-client'")
+        # ...while one made through Django, in another process, counts at once.
+        _manage(env, "shell", "-c", SHELL_DEACTIVATE)
+        assert _statuses(base, token) == {401}
+        _manage(env, "shell", "-c", SHELL_REACTIVATE)
+        assert _statuses(base, token) == {200}

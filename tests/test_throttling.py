@@ -8,11 +8,12 @@ import uuid
 import pytest
 import redis
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.test import RequestFactory
 from rest_framework.request import Request
 from rest_framework.test import APIClient
 
+from common.cache import RedisCache
 from common.throttling import ApiRateThrottle, parse_rate
 from tests.conftest import token_for
 
@@ -28,6 +29,10 @@ def _redis_up() -> bool:
 
 
 needs_redis = pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+# Django's own backend (three round trips per request) and ours (one pipeline).
+redis_backends = pytest.mark.parametrize(
+    "backend_class", [DjangoRedisCache, RedisCache], ids=["django-redis", "pipelined"]
+)
 
 
 @pytest.fixture(autouse=True)
@@ -207,8 +212,9 @@ def test_refused_requests_do_not_count_and_the_window_slides():
     assert not throttle.allow_request(request, None)
 
 
-def test_an_unreachable_cache_lets_requests_through(caplog):
-    dead = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+@redis_backends
+def test_an_unreachable_cache_lets_requests_through(caplog, backend_class):
+    dead = backend_class("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
     throttle = _throttle("1/60s", Clock(1_000_000.0), backend=dead)
     request = _anonymous_request()
     assert throttle.allow_request(request, None)
@@ -219,9 +225,9 @@ def test_an_unreachable_cache_lets_requests_through(caplog):
 # --- Redis: every worker shares the counters ----------------------------------------------------
 
 
-def _redis_cache(prefix: str) -> RedisCache:
+def _redis_cache(prefix: str, backend_class=RedisCache):
     """A cache backend of its own, with its own connection pool: what one worker has."""
-    return RedisCache(REDIS_URL, {"KEY_PREFIX": prefix})
+    return backend_class(REDIS_URL, {"KEY_PREFIX": prefix})
 
 
 def _drop_keys(prefix: str) -> None:
@@ -232,9 +238,10 @@ def _drop_keys(prefix: str) -> None:
 
 
 @needs_redis
-def test_two_workers_share_the_counter_in_redis():
+@redis_backends
+def test_two_workers_share_the_counter_in_redis(backend_class):
     prefix = f"test-throttle-{uuid.uuid4().hex}"
-    worker_a, worker_b = _redis_cache(prefix), _redis_cache(prefix)
+    worker_a, worker_b = _redis_cache(prefix, backend_class), _redis_cache(prefix, backend_class)
     clock = Clock(2_000_010.0)
     throttle_a = _throttle("6/60s", clock, worker_a)
     throttle_b = _throttle("6/60s", clock, worker_b)
@@ -254,7 +261,8 @@ def test_two_workers_share_the_counter_in_redis():
 
 
 @needs_redis
-def test_concurrent_workers_never_let_more_than_the_limit_through():
+@redis_backends
+def test_concurrent_workers_never_let_more_than_the_limit_through(backend_class):
     """Eight workers (threads, a connection pool each) hammer one client's budget."""
     prefix = f"test-throttle-{uuid.uuid4().hex}"
     limit, workers, attempts = 100, 8, 40
@@ -262,7 +270,7 @@ def test_concurrent_workers_never_let_more_than_the_limit_through():
     request = _anonymous_request()
     allowed = []
     lock = threading.Lock()
-    backends = [_redis_cache(prefix) for _ in range(workers)]
+    backends = [_redis_cache(prefix, backend_class) for _ in range(workers)]
 
     def worker(backend):
         throttle = _throttle(f"{limit}/60s", clock, backend)
@@ -287,7 +295,7 @@ def test_the_api_keeps_its_counters_in_redis_when_configured(settings, auth_clie
     prefix = f"test-throttle-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": prefix,
         }

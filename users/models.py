@@ -3,11 +3,28 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common import auth_cache
 from common.money import MoneyField
+
+
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        # An UPDATE sends no signal, and it may deactivate accounts: every cached
+        # authentication entry goes stale (common.auth_cache). bulk_update() calls this too.
+        rows = super().update(**kwargs)
+        auth_cache.invalidate()
+        return rows
+
+    update.alters_data = True
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    pass
 
 
 class User(AbstractUser):
@@ -42,6 +59,8 @@ class User(AbstractUser):
     ecosystem = models.CharField(_("ecosystem"), max_length=100, blank=True, default="")
     business_entity = models.CharField(_("business entity"), max_length=100, blank=True, default="")
     additional_data = models.JSONField(_("additional data"), default=dict, blank=True)
+
+    objects = UserManager()
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")

@@ -1,0 +1,140 @@
+"""Authentication's user and permissions, kept between requests in the shared cache.
+
+Every API request needs its token's user: whether it exists and is active, its password
+hash (a changed password revokes older tokens) and its permissions. That is one query
+(``common.authentication``); with a shared cache (Redis, ``REDIS_URL``) the same row is
+kept for ``AUTH_CACHE_SECONDS`` and read back in one cache round trip instead.
+
+"A deactivated account's tokens stop working at once" still holds: an entry is used only
+while two stamps are unchanged, the user's own and a global one.
+
+- The user's stamp changes whenever Django saves or deletes that user or changes its
+  groups or permissions (the admin, the services, the commands, a shell).
+- The global stamp changes when a group's or a permission's rows change, and on
+  ``User.objects.filter(...).update(...)``, which sends no signal (``UserQuerySet``).
+
+The stamps are read before the user's row and stored with it, so an entry loaded while
+a change was being written is stale from the start. A change is stamped at once and
+again when its transaction commits: between the two, another request may have read the
+row as it was before the commit. Only writes that bypass Django altogether (raw SQL in
+``psql``) wait for the entry to expire, ``AUTH_CACHE_SECONDS`` at most.
+
+A stamp is a random value, never a counter: a stamp evicted from the cache and created
+again cannot match an entry stored under the old one. If the cache is unreachable,
+authentication reads the database as if there were no cache (and says so in the log).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+GLOBAL_STAMP_KEY = "auth:stamp"
+
+
+def _user_stamp_key(pk: Hashable) -> str:
+    return f"auth:stamp:{pk}"
+
+
+def _entry_key(pk: Hashable) -> str:
+    return f"auth:user:{pk}"
+
+
+def cache_seconds() -> int:
+    return settings.AUTH_CACHE_SECONDS
+
+
+def _new_stamp() -> str:
+    return secrets.token_hex(8)
+
+
+def _stamps(pk: Hashable, got: dict) -> tuple[str, str]:
+    """Both stamps, creating whichever is missing (first use, or evicted)."""
+    stamps = []
+    for key in (GLOBAL_STAMP_KEY, _user_stamp_key(pk)):
+        stamp = got.get(key)
+        if stamp is None:
+            stamp = _new_stamp()
+            # No timeout on the stamps: an expired stamp would only cost a reload.
+            if not cache.add(key, stamp, timeout=None):
+                stamp = cache.get(key)
+        stamps.append(stamp)
+    return stamps[0], stamps[1]
+
+
+def cached(pk: Hashable, load: Callable[[Hashable], Any | None]) -> Any | None:
+    """``load(pk)``'s snapshot of a user, from the cache while the stamps are unchanged.
+
+    ``load`` returns a picklable snapshot (or None: no such user, never cached).
+    """
+    seconds = cache_seconds()
+    if seconds <= 0:
+        return load(pk)
+    entry_key = _entry_key(pk)
+    try:
+        got = cache.get_many([GLOBAL_STAMP_KEY, _user_stamp_key(pk), entry_key])
+        stamps = (got.get(GLOBAL_STAMP_KEY), got.get(_user_stamp_key(pk)))
+        entry = got.get(entry_key)
+        if entry is not None and None not in stamps and entry[0] == stamps:
+            return entry[1]
+        stamps = _stamps(pk, got)
+    except Exception:  # the cache is down: authenticate from the database alone
+        logger.warning("Authentication cache unavailable; reading the database.", exc_info=True)
+        return load(pk)
+    snapshot = load(pk)
+    if snapshot is not None:
+        try:
+            cache.set(entry_key, (stamps, snapshot), timeout=seconds)
+        except Exception:
+            logger.warning("Authentication cache unavailable; entry not stored.", exc_info=True)
+    return snapshot
+
+
+def _restamp(keys: list[str]) -> None:
+    try:
+        cache.set_many({key: _new_stamp() for key in keys}, timeout=None)
+    except Exception:
+        # Entries stored before expire by themselves (AUTH_CACHE_SECONDS).
+        logger.error("Authentication cache unavailable; stamps not renewed.", exc_info=True)
+
+
+def invalidate(*, user_pks: list[Hashable] | None = None) -> None:
+    """Make cached entries stale: those of ``user_pks``, or all of them (None).
+
+    Stamped now and again on commit (see the module's docstring).
+    """
+    keys = [GLOBAL_STAMP_KEY] if user_pks is None else [_user_stamp_key(pk) for pk in user_pks]
+    if not keys:
+        return
+    _restamp(keys)
+    transaction.on_commit(lambda: _restamp(keys))
+
+
+# --- Signal receivers (connected in users.apps.UsersConfig.ready) ----------------------------
+
+
+def user_changed(sender, instance, **kwargs) -> None:
+    if instance.pk is not None:
+        invalidate(user_pks=[instance.pk])
+
+
+def all_changed(sender, **kwargs) -> None:
+    invalidate()
+
+
+def user_relations_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """``user.groups`` / ``user.user_permissions`` changed, from either side."""
+    if not action.startswith("post_"):
+        return
+    if reverse:  # group.user_set.add(...), permission.user_set.remove(...)
+        invalidate(user_pks=list(pk_set) if pk_set else None)
+    else:
+        invalidate(user_pks=[instance.pk])

@@ -1,0 +1,253 @@
+"""The authentication cache (common.auth_cache): fewer queries, never a stale account.
+
+Every test runs with the cache on, in local memory and in a real Redis (skipped when
+none answers at TEST_REDIS_URL). The cross-process case, several gunicorn workers
+sharing Redis while another process deactivates the account, is in tests/test_server.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test import override_settings
+
+from common import auth_cache
+from tests.api_helpers import AUTH_QUERIES, assert_error, get, get_json
+from tests.common.test_auth import bearer
+from tests.conftest import READ_PERMS, token_for
+from tests.factories import UserFactory
+from users.models import User
+
+# A Redis database of the tests' own: Django's RedisCache.clear() empties the whole of it.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+COUNT = "/v1/users/count.json"
+
+
+def redis_answers(url: str = TEST_REDIS_URL) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def cache_on(request, settings):
+    if request.param == "redis":
+        if not redis_answers():
+            pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "common.cache.RedisCache",
+                "LOCATION": TEST_REDIS_URL,
+            }
+        }
+    settings.AUTH_CACHE_SECONDS = 30
+    from django.core.cache import cache
+
+    cache.clear()
+    yield request.param
+    cache.clear()
+
+
+@pytest.fixture
+def client_of(cache_on, reader):
+    """The reader's client, its entry already cached by one request."""
+    client = bearer(token_for(reader))
+    assert get_json(client, COUNT) == {"count": 1}
+    return client
+
+
+def assert_cached(client, django_assert_num_queries) -> None:
+    # The count's one query only: the user and its permissions come from the cache.
+    with django_assert_num_queries(1):
+        assert get(client, COUNT).status_code == 200
+
+
+def test_the_first_request_reads_the_database_the_next_ones_the_cache(
+    cache_on, reader, django_assert_num_queries
+):
+    client = bearer(token_for(reader))
+    # Authentication (one query: user and permissions), then the count.
+    with django_assert_num_queries(AUTH_QUERIES + 1):
+        get_json(client, COUNT)
+    assert_cached(client, django_assert_num_queries)
+    assert_cached(client, django_assert_num_queries)
+
+
+def test_switched_off_every_request_reads_the_database(settings, reader, django_assert_num_queries):
+    settings.AUTH_CACHE_SECONDS = 0
+    client = bearer(token_for(reader))
+    for _ in range(2):
+        with django_assert_num_queries(AUTH_QUERIES + 1):
+            get_json(client, COUNT)
+
+
+# --- Every way an account loses access counts on the very next request --------------------
+
+
+def test_deactivated_with_save(client_of, reader):
+    reader.is_active = False
+    reader.save(update_fields=["is_active"])
+    assert_error(get(client_of, COUNT), 401)
+    reader.is_active = True
+    reader.save(update_fields=["is_active"])
+    assert get(client_of, COUNT).status_code == 200
+
+
+def test_deactivated_with_a_queryset_update(client_of, reader):
+    assert User.objects.filter(pk=reader.pk).update(is_active=False) == 1
+    assert_error(get(client_of, COUNT), 401)
+
+
+def test_deactivated_with_bulk_update(client_of, reader):
+    reader.is_active = False
+    User.objects.bulk_update([reader], ["is_active"])
+    assert_error(get(client_of, COUNT), 401)
+
+
+def test_password_changed(client_of, reader):
+    reader.set_password("a-brand-new-secret-42")
+    reader.save()
+    assert_error(get(client_of, COUNT), 401)
+
+
+def test_deleted(client_of, reader):
+    reader.delete()
+    assert_error(get(client_of, COUNT), 401)
+
+
+def test_own_permission_removed_and_given_back(client_of, reader):
+    view_user = Permission.objects.get(codename="view_user")
+    reader.user_permissions.remove(view_user)
+    assert_error(get(client_of, COUNT), 403)
+    reader.user_permissions.add(view_user)
+    assert get(client_of, COUNT).status_code == 200
+
+
+def test_permission_removed_from_the_permission_side(client_of, reader):
+    Permission.objects.get(codename="view_user").user_set.remove(reader)
+    assert_error(get(client_of, COUNT), 403)
+
+
+def test_own_permissions_cleared(client_of, reader):
+    reader.user_permissions.clear()
+    assert_error(get(client_of, COUNT), 403)
+
+
+@pytest.fixture
+def group_member(cache_on, db):
+    """A user whose only permissions come through a group, its entry cached."""
+    group = Group.objects.create(name="readers")
+    group.permissions.set(
+        Permission.objects.filter(codename__in=[p.split(".")[1] for p in READ_PERMS])
+    )
+    user = UserFactory(office=None)
+    user.groups.add(group)
+    client = bearer(token_for(user))
+    assert get(client, COUNT).status_code == 200
+    return user, group, client
+
+
+def test_group_lost_a_permission(group_member):
+    _user, group, client = group_member
+    group.permissions.remove(Permission.objects.get(codename="view_user"))
+    assert_error(get(client, COUNT), 403)
+
+
+def test_group_permissions_cleared_from_the_permission_side(group_member):
+    _user, _group, client = group_member
+    Permission.objects.get(codename="view_user").group_set.clear()
+    assert_error(get(client, COUNT), 403)
+
+
+def test_user_left_the_group(group_member):
+    user, group, client = group_member
+    user.groups.remove(group)
+    assert_error(get(client, COUNT), 403)
+
+
+def test_group_let_the_user_go(group_member):
+    user, group, client = group_member
+    group.user_set.remove(user)
+    assert_error(get(client, COUNT), 403)
+
+
+def test_group_deleted(group_member):
+    _user, group, client = group_member
+    group.delete()
+    assert_error(get(client, COUNT), 403)
+
+
+def test_superuser_flag_removed(cache_on, db):
+    boss = UserFactory(office=None, is_superuser=True)
+    client = bearer(token_for(boss))
+    assert get(client, COUNT).status_code == 200
+    boss.is_superuser = False
+    boss.save()
+    assert_error(get(client, COUNT), 403)
+
+
+def test_other_users_entries_survive_a_user_save(cache_on, reader, django_assert_num_queries):
+    client = bearer(token_for(reader))
+    get_json(client, COUNT)
+    UserFactory(office=None).save()  # someone else: the reader's entry stays valid
+    assert_cached(client, django_assert_num_queries)
+
+
+# --- Races and the limits -----------------------------------------------------------------
+
+
+def test_an_entry_loaded_before_the_commit_is_stale_after_it(
+    cache_on, reader, django_capture_on_commit_callbacks
+):
+    """A request that read the row before the deactivation committed cached the old row
+    under the new stamp; the stamp renewed at commit makes that entry stale."""
+    client = bearer(token_for(reader))
+    get_json(client, COUNT)
+    from common.authentication import _queries
+
+    query = _queries[(connection.alias, connection.vendor)]
+    before = query.load(connection, reader.pk)  # the row as a concurrent request saw it
+    with django_capture_on_commit_callbacks(execute=True):
+        reader.is_active = False
+        reader.save(update_fields=["is_active"])
+        # That request stores what it read, under the stamps it read: the new ones.
+        auth_cache.cached(reader.pk, lambda pk: before)
+    assert_error(get(client, COUNT), 401)
+
+
+def test_raw_sql_bypasses_django_so_the_entry_lives_until_it_expires(client_of, reader):
+    """The documented limit: an UPDATE outside Django sends nothing to invalidate."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {User._meta.db_table} SET is_active = %s WHERE id = %s", [False, reader.pk]
+        )
+    assert get(client_of, COUNT).status_code == 200  # still cached...
+    auth_cache.invalidate(user_pks=[reader.pk])  # ...until it expires or is invalidated
+    assert_error(get(client_of, COUNT), 401)
+
+
+def test_an_unreachable_cache_falls_back_to_the_database(
+    settings, reader, django_assert_num_queries, caplog
+):
+    settings.AUTH_CACHE_SECONDS = 30
+    settings.API_THROTTLE_RATE = None
+    unreachable = {
+        "default": {
+            "BACKEND": "common.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nobody answers
+        }
+    }
+    client = bearer(token_for(reader))
+    # Scoped, so that conftest's cache.clear() afterwards finds the working cache.
+    with override_settings(CACHES=unreachable):
+        with django_assert_num_queries(AUTH_QUERIES + 1):
+            get_json(client, COUNT)
+        reader.is_active = False
+        reader.save(update_fields=["is_active"])  # the save does not fail either
+        assert_error(get(client, COUNT), 401)
+    assert "Authentication cache unavailable" in caplog.text

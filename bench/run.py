@@ -815,6 +815,9 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     )
     args = parser.parse_args(argv)
+    # A kill (or Ctrl-C) must still stop gunicorn: turn SIGTERM into SystemExit, which runs
+    # the ``finally`` that stops the server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk (Debian)", file=sys.stderr)

@@ -70,17 +70,24 @@ def _stamps(pk: Hashable, got: dict) -> tuple[str, str]:
     return stamps[0], stamps[1]
 
 
-def cached(pk: Hashable, load: Callable[[Hashable], Any | None]) -> Any | None:
+def cached(pk: Hashable, load: Callable[[Hashable], Any | None], *, rate_count=None) -> Any | None:
     """``load(pk)``'s snapshot of a user, from the cache while the stamps are unchanged.
 
     ``load`` returns a picklable snapshot (or None: no such user, never cached).
+    ``rate_count`` (common.throttling.RateCount): the request's rate count, sent in the
+    same round trip when the cache can (Redis); otherwise the throttle counts it later.
     """
     seconds = cache_seconds()
     if seconds <= 0:
         return load(pk)
     entry_key = _entry_key(pk)
+    keys = [GLOBAL_STAMP_KEY, _user_stamp_key(pk), entry_key]
     try:
-        got = cache.get_many([GLOBAL_STAMP_KEY, _user_stamp_key(pk), entry_key])
+        if rate_count is not None and hasattr(cache, "get_many_with"):
+            got, results = cache.get_many_with(keys, lambda p: rate_count.add_commands(p, cache))
+            rate_count.take(results)
+        else:
+            got = cache.get_many(keys)
         stamps = (got.get(GLOBAL_STAMP_KEY), got.get(_user_stamp_key(pk)))
         entry = got.get(entry_key)
         if entry is not None and None not in stamps and entry[0] == stamps:

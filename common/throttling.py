@@ -50,6 +50,45 @@ def parse_rate(rate: str | None) -> tuple[int | None, int | None]:
     return int(num), duration
 
 
+class RateCount:
+    """One request counted in its client's current window: two counters, and where it is
+    in the window (see the module's docstring)."""
+
+    def __init__(self, key: str, now: float, duration: int) -> None:
+        window = int(now // duration)
+        self.key = key
+        self.elapsed = now - window * duration
+        self.current_key, self.previous_key = f"{key}:{window}", f"{key}:{window - 1}"
+        # Kept two windows: while it is the previous window it still weighs on the count.
+        self.timeout = 2 * duration + 1
+        self.counts: tuple[int, int] | None = None  # (current, previous) once counted
+
+    def add_commands(self, pipeline, cache) -> None:
+        """Count on Redis (common.cache.RedisCache): three commands of one round trip."""
+        current_key = cache.make_and_validate_key(self.current_key)
+        pipeline.set(current_key, 0, nx=True, ex=self.timeout)
+        pipeline.incr(current_key)
+        pipeline.get(cache.make_and_validate_key(self.previous_key))
+
+    def take(self, results: list) -> None:
+        _created, current, previous = results
+        self.counts = (current, int(previous or 0))
+
+    def count(self, cache) -> tuple[int, int]:
+        """Counted (unless already done): the (current, previous) windows' counts."""
+        if self.counts is None:
+            pipeline = getattr(cache, "pipeline", None)
+            if pipeline is None:
+                cache.add(self.current_key, 0, timeout=self.timeout)
+                current = cache.incr(self.current_key)  # atomic in the local cache too
+                self.counts = (current, cache.get(self.previous_key) or 0)
+            else:
+                commands = pipeline()
+                self.add_commands(commands, cache)
+                self.take(commands.execute())
+        return self.counts
+
+
 class ApiRateThrottle(SimpleRateThrottle):
     """Per client: the authenticated user's id, or the client IP for anonymous requests.
 
@@ -90,44 +129,39 @@ class ApiRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
+        # Authentication may have counted this request already, in its own round trip to
+        # the cache (common.authentication).
+        counted = getattr(request, "rate_count", None)
+        if counted is None or counted.key != key:
+            counted = RateCount(key, self.timer(), self.duration)
         try:
-            return self._allow(key)
+            return self._allow(counted)
         except Exception:  # the cache backend is down: fail open, loudly
             logger.warning("Throttle cache unavailable; request not rate limited.", exc_info=True)
             return True
 
-    def _allow(self, key: str) -> bool:
+    @classmethod
+    def count_ahead(cls, user_pk) -> RateCount | None:
+        """The count of an authenticated client's request, for authentication to send with
+        its own cache round trip; None when there is no limit."""
+        throttle = cls()
+        if throttle.rate is None:
+            return None
+        key = throttle.cache_format % {"scope": throttle.scope, "ident": f"user:{user_pk}"}
+        return RateCount(key, throttle.timer(), throttle.duration)
+
+    def _allow(self, counted: RateCount) -> bool:
         limit, duration = self.num_requests, self.duration
-        now = self.timer()
-        window = int(now // duration)
-        elapsed = now - window * duration
-        current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
-        # Kept two windows: while it is the previous window it still weighs on the count.
-        current, previous = self._count(current_key, previous_key, timeout=2 * duration + 1)
-        weight = (duration - elapsed) / duration
+        current, previous = counted.count(self.cache)
+        weight = (duration - counted.elapsed) / duration
         if previous * weight + current <= limit:
             return True
         # Refused requests do not count: a client that backs off gets through again.
-        self.cache.decr(current_key)
-        self._wait = self._time_to_next_slot(limit, duration, elapsed, previous, current - 1)
+        self.cache.decr(counted.current_key)
+        self._wait = self._time_to_next_slot(
+            limit, duration, counted.elapsed, previous, current - 1
+        )
         return False
-
-    def _count(self, current_key: str, previous_key: str, timeout: int) -> tuple[int, int]:
-        """This request counted in the current window; (current, previous) counts."""
-        pipeline = getattr(self.cache, "pipeline", None)
-        if pipeline is None:
-            self.cache.add(current_key, 0, timeout=timeout)
-            current = self.cache.incr(current_key)  # atomic in the local cache too
-            return current, self.cache.get(previous_key) or 0
-        # Redis (common.cache.RedisCache): the same three commands in one round trip.
-        make_key = self.cache.make_and_validate_key
-        current_key = make_key(current_key)
-        commands = pipeline()
-        commands.set(current_key, 0, nx=True, ex=timeout)
-        commands.incr(current_key)
-        commands.get(make_key(previous_key))
-        _created, current, previous = commands.execute()
-        return current, int(previous or 0)
 
     @staticmethod
     def _time_to_next_slot(limit, duration, elapsed, previous, current) -> float:

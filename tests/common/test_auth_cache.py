@@ -251,3 +251,40 @@ def test_an_unreachable_cache_falls_back_to_the_database(
         reader.save(update_fields=["is_active"])  # the save does not fail either
         assert_error(get(client, COUNT), 401)
     assert "Authentication cache unavailable" in caplog.text
+
+
+# --- The rate count travels with the authentication's round trip (Redis) -------------------
+
+
+@pytest.fixture
+def redis_on(cache_on):
+    if cache_on != "redis":
+        pytest.skip("the shared round trip needs Redis (common.cache.RedisCache)")
+
+
+def test_a_cached_request_makes_one_round_trip_to_redis(redis_on, reader, monkeypatch):
+    from common.cache import RedisCache
+
+    trips = []
+    pipeline = RedisCache.pipeline
+    monkeypatch.setattr(RedisCache, "pipeline", lambda self: trips.append(1) or pipeline(self))
+    client = bearer(token_for(reader))
+    get_json(client, COUNT)  # loads the entry
+    trips.clear()
+    get_json(client, COUNT)
+    assert len(trips) == 1  # the stamps, the entry and the rate count together
+
+
+def test_the_limit_holds_when_authentication_counts(redis_on, settings, reader):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api": "3/60s"},
+    }
+    client = bearer(token_for(reader))
+    assert [get(client, COUNT).status_code for _ in range(3)] == [200, 200, 200]
+    refused = get(client, COUNT)
+    assert_error(refused, 429)
+    assert int(refused["Retry-After"]) >= 1
+    # Refused requests do not count; another client has a budget of its own.
+    other = UserFactory(office=None, is_superuser=True)
+    assert get(bearer(token_for(other)), COUNT).status_code == 200

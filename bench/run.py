@@ -800,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=12, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per scenario")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds per scenario")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (lists)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--only", default="", help="comma-separated scenario keys")

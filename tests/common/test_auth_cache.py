@@ -12,6 +12,7 @@ import os
 import pytest
 import redis
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 
@@ -34,9 +35,8 @@ def redis_answers(url: str = TEST_REDIS_URL) -> bool:
         return False
 
 
-@pytest.fixture(params=["locmem", "redis"])
-def cache_on(request, settings):
-    if request.param == "redis":
+def _switch_on(settings, backend: str) -> None:
+    if backend == "redis":
         if not redis_answers():
             pytest.skip(f"no Redis at {TEST_REDIS_URL}")
         settings.CACHES = {
@@ -46,9 +46,12 @@ def cache_on(request, settings):
             }
         }
     settings.AUTH_CACHE_SECONDS = 30
-    from django.core.cache import cache
-
     cache.clear()
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def cache_on(request, settings):
+    _switch_on(settings, request.param)
     yield request.param
     cache.clear()
 
@@ -257,9 +260,11 @@ def test_an_unreachable_cache_falls_back_to_the_database(
 
 
 @pytest.fixture
-def redis_on(cache_on):
-    if cache_on != "redis":
-        pytest.skip("the shared round trip needs Redis (common.cache.RedisCache)")
+def redis_on(settings):
+    """Redis only: the shared round trip is common.cache.RedisCache's."""
+    _switch_on(settings, "redis")
+    yield
+    cache.clear()
 
 
 def test_a_cached_request_makes_one_round_trip_to_redis(redis_on, reader, monkeypatch):

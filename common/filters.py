@@ -1,5 +1,7 @@
 """django-filter pieces for Bsale's query parameters (ids, 0/1 states, Unix dates)."""
 
+import functools
+
 from django import forms
 from django_filters import rest_framework as filters
 
@@ -66,13 +68,32 @@ class UnixDateRangeFilter(filters.Filter):
 
 def filter_or_400(filterset_class, params, queryset, request=None):
     """Apply a FilterSet; a malformed value is a 400 naming its parameter."""
-    if params.keys().isdisjoint(filterset_class.base_filters):
+    names = frozenset(name for name in filterset_class.base_filters if name in params)
+    if not names:
         # No filter asked for (the common case): skip building the FilterSet and its form,
         # a measurable share of a list request's CPU.
         return queryset
-    filterset = filterset_class(params, queryset=queryset, request=request)
+    filterset = _narrowed(filterset_class, names)(params, queryset=queryset, request=request)
     if not filterset.is_valid():
         errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
         name, messages = next(iter(errors.items()))
         raise InvalidInput(f"Invalid {name}: {messages[0]}", errors)
     return filterset.qs
+
+
+@functools.lru_cache(maxsize=512)
+def _narrowed(filterset_class, names: frozenset[str]):
+    """``filterset_class`` with only the filters ``names``: the ones a request uses.
+
+    A FilterSet deep-copies every filter and builds a form field for each on every
+    request: the documents list, with seven filters and usually one in use, paid for
+    seven (about a tenth of its CPU). The filters are independent of each other, so
+    the narrowed class filters and validates exactly as the full one does.
+    """
+    if names == filterset_class.base_filters.keys():
+        return filterset_class
+    narrowed = type(filterset_class.__name__, (filterset_class,), {})
+    narrowed.base_filters = {
+        name: filter_ for name, filter_ in filterset_class.base_filters.items() if name in names
+    }
+    return narrowed

@@ -592,23 +592,40 @@ def drive(
     scenario = outcome.scenario
     connections = connections or scenario.connections or args.connections
     if scenario.method == "POST":
-        return wrk(
+        return settle(
+            wrk(
+                server.port,
+                scenario.path,
+                params.token,
+                seconds=seconds,
+                connections=connections,
+                script=LUA / "history.lua",
+                script_args=(str(HISTORY_ENTRIES), *params.history_uuids),
+            )
+        )
+    return settle(
+        wrk(
             server.port,
-            scenario.path,
+            PREFIX[variant] + scenario.path,
             params.token,
             seconds=seconds,
             connections=connections,
-            script=LUA / "history.lua",
-            script_args=(str(HISTORY_ENTRIES), *params.history_uuids),
+            script=LUA / "report.lua",
         )
-    return wrk(
-        server.port,
-        PREFIX[variant] + scenario.path,
-        params.token,
-        seconds=seconds,
-        connections=connections,
-        script=LUA / "report.lua",
     )
+
+
+def settle(run: dict) -> dict:
+    """Wait out the requests still in flight when wrk stops.
+
+    wrk stops sending, but the server still works on up to one request per connection,
+    each as slow as the run's slowest. Without the wait they delay the next variant's
+    first requests: the rounds go ours, floor, usual, so ours paid for the usual
+    approach's leftovers (seen: ours' p99 at 270 ms on the documents list, against 90 ms
+    when driven alone).
+    """
+    time.sleep(min(run["max_us"] / 1e6 * 1.2 + 0.05, 5.0))
+    return run
 
 
 def measure(server: Server, params: Params, outcome: Outcome, args, baseline: dict) -> None:

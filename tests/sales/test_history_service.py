@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from common.errors import InvalidInput
 from sales import services
@@ -270,12 +272,54 @@ def test_upserts_in_batches(monkeypatch):
     monkeypatch.setattr(services, "UPSERT_BATCH_SIZE", 4)
     user = UserFactory()
 
-    counts = sales_history_update(
-        user=user, entries=[data(day=d) for d in range(1, 11)], actor=None, source="command"
-    )
+    with CaptureQueriesContext(connection) as queries:
+        counts = sales_history_update(
+            user=user, entries=[data(day=d) for d in range(1, 11)], actor=None, source="command"
+        )
 
     assert counts["created"] == 10
     assert SalesHistoryEntry.objects.filter(user=user).count() == 10
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "sales_saleshistoryentry"')]
+    assert len(inserts) == 3  # 4 + 4 + 2
+
+
+@pytest.mark.django_db
+def test_a_large_update_fits_the_databases_parameter_limit():
+    """SQLite takes at most 999 parameters per statement: the rows are split to fit."""
+    user = UserFactory()
+    entries = [data(nit=f"{n:05d}") for n in range(1, 501)]
+
+    counts = sales_history_update(user=user, entries=entries, actor=None, source="command")
+    assert counts["created"] == 500
+    counts = sales_history_update(
+        user=user,
+        entries=[HistoryEntryData(e.nit, Decimal("7.10"), e.date, e.emc) for e in entries],
+        actor=None,
+        source="command",
+    )
+    assert counts["updated"] == 500
+    assert set(SalesHistoryEntry.objects.values_list("amount", flat=True)) == {Decimal("7.10")}
+
+
+@pytest.mark.django_db
+def test_stored_rows_are_what_the_orm_stores():
+    """The upsert is raw SQL: its rows must read back exactly like rows the ORM saved."""
+    user = UserFactory()
+    entry = data(amount="150000.50")
+    orm_row = SalesHistoryEntry.objects.create(
+        user=user, nit="orm", amount=entry.amount, date=entry.date, emc=entry.emc
+    )
+
+    sales_history_update(user=user, entries=[entry], actor=None, source="command")
+
+    stored = SalesHistoryEntry.objects.get(user=user, nit=entry.nit)
+    orm_row.refresh_from_db()
+    assert stored.date == orm_row.date == entry.date  # the same instant
+    assert stored.date.tzinfo is not None
+    assert stored.amount == orm_row.amount == Decimal("150000.50")
+    assert str(stored.amount) == str(orm_row.amount)
+    assert stored.created_at == stored.updated_at
+    assert SalesHistoryEntry.objects.filter(date=entry.date).count() == 2  # lookups match
 
 
 @pytest.mark.django_db

@@ -11,8 +11,10 @@ from bench import floor_views, usual_views
 from config.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from config.urls import urlpatterns as app_urlpatterns
 
+# The app's URLs first, so that our endpoints resolve exactly as in production; the
+# references come after them (their ``bench/`` paths match none of the app's).
 urlpatterns = [
+    path("", include(app_urlpatterns)),
     *floor_views.urlpatterns,
     *usual_views.urlpatterns,
-    path("", include(app_urlpatterns)),
 ]

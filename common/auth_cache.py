@@ -83,9 +83,11 @@ def cached(pk: Hashable, load: Callable[[Hashable], Any | None], *, rate_count=N
     entry_key = _entry_key(pk)
     keys = [GLOBAL_STAMP_KEY, _user_stamp_key(pk), entry_key]
     try:
-        if rate_count is not None and hasattr(cache, "get_many_with"):
-            got, results = cache.get_many_with(keys, lambda p: rate_count.add_commands(p, cache))
-            rate_count.take(results)
+        if rate_count is not None and hasattr(cache, "get_many_and_count"):
+            got, *counts = cache.get_many_and_count(
+                keys, rate_count.current_key, rate_count.previous_key, rate_count.timeout
+            )
+            rate_count.counts = tuple(counts)
         else:
             got = cache.get_many(keys)
         stamps = (got.get(GLOBAL_STAMP_KEY), got.get(_user_stamp_key(pk)))

@@ -302,11 +302,14 @@ class RowPlan:
         return obj
 
 
-@dataclass
+@dataclass(frozen=True)
 class Representation:
-    """What one request asked to see of a resource: the columns and the plan to build rows."""
+    """What one request asked to see of a resource: the columns and the plan to build rows.
 
-    columns: list[str]
+    Read-only once built: the same one serves every request of the same shape.
+    """
+
+    columns: tuple[str, ...]
     plan: RowPlan
 
     @classmethod
@@ -314,15 +317,30 @@ class Representation:
         cls, request: Request, resource: Resource, *, allow_fields: bool = True
     ) -> Representation:
         params = request.query_params
-        keys = parse_fields(params.get("fields"), resource) if allow_fields else None
-        expand = parse_expand(params.get("expand"), resource)
+        fields = params.get("fields") if allow_fields else None
+        expand = params.get("expand")
+        key = (id(resource), base_url(request), fields, expand)
+        cached = _REPRESENTATIONS.get(key)
+        if cached is not None and cached[0] is resource:
+            return cached[1]
+        keys = parse_fields(fields, resource) if allow_fields else None
         columns: list[str] = []
-        plan = RowPlan(resource, base_url(request), columns, keys=keys, expand=expand)
-        return cls(columns=columns, plan=plan)
+        plan = RowPlan(resource, key[1], columns, keys=keys, expand=parse_expand(expand, resource))
+        representation = cls(columns=tuple(columns), plan=plan)
+        if len(_REPRESENTATIONS) >= _REPRESENTATIONS_MAX:
+            _REPRESENTATIONS.clear()
+        _REPRESENTATIONS[key] = (resource, representation)
+        return representation
 
     def rows(self, queryset: QuerySet) -> list[dict[str, Any]]:
         build = self.plan.build
         return [build(row) for row in queryset.values_list(*self.columns)]
+
+
+# Representations by (resource, scheme and host, fields, expand): building the plan costs
+# more than running it for a detail. Hosts are few (ALLOWED_HOSTS); a cap keeps memory flat.
+_REPRESENTATIONS: dict[tuple, tuple[Resource, Representation]] = {}
+_REPRESENTATIONS_MAX = 256
 
 
 # --- SQL: the column list compiled once per shape ----------------------------------------------

@@ -1,4 +1,6 @@
-"""Django's Redis cache backend, with one Redis client per connection pool.
+"""Django's Redis cache backend, with one Redis client per connection pool, and the API's
+per-request round trip (authentication's cache entries plus the rate count) as one
+command on a connection of its own.
 
 ``django.core.cache.backends.redis`` builds a new ``redis.Redis`` object for every cache
 operation; on this project's machines that costs more than the round trip to Redis
@@ -6,14 +8,34 @@ itself (measured: 390 µs for a three-key ``get_many``, 167 µs with one client)
 holds nothing but its pool and is safe to share between threads, so one per pool is
 enough; the pool itself reconnects after a fork.
 
-``pipeline()`` sends several commands in one round trip (the rate limit uses it), and
-``get_many_with()`` reads cache entries and runs such commands in the same one (an API
-request's authentication and its rate count: common.auth_cache).
+``get_many_and_count()`` is what every API request sends: the authentication cache's
+entries and the rate limit's count, in one ``EVALSHA`` of a short Lua script. It is sent
+on a connection each thread keeps (not through the pool and a pipeline object): that
+halves the client's share of the round trip (measured: 77 µs instead of 188 µs).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
+
 from django.core.cache.backends import redis as django_redis
+from redis.exceptions import ConnectionError, NoScriptError
+
+# KEYS: the cache entries to read, then the current window's counter and the previous
+# window's. ARGV[1]: the counter's lifetime (seconds), set when this request creates it.
+# Returns the entries (nil when missing), the counter after INCR, the previous counter.
+GET_MANY_AND_COUNT = """
+local n = #KEYS - 2
+local values = {}
+if n > 0 then values = redis.call('MGET', unpack(KEYS, 1, n)) end
+redis.call('SET', KEYS[n + 1], 0, 'NX', 'EX', ARGV[1])
+values[n + 1] = redis.call('INCR', KEYS[n + 1])
+values[n + 2] = redis.call('GET', KEYS[n + 2])
+return values
+"""
+GET_MANY_AND_COUNT_SHA = hashlib.sha1(GET_MANY_AND_COUNT.encode()).hexdigest()
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -34,22 +56,47 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+        self._local = threading.local()
 
-    def pipeline(self):
-        """A non-transactional pipeline on the primary server, for keys made with
-        ``make_and_validate_key``. Integers are stored as Redis integers, as this
-        backend's own ``incr``/``get`` expect."""
-        return self._cache.get_client(write=True).pipeline(transaction=False)
+    def _own_connection(self):
+        """This thread's connection to the primary server, made anew in a forked child.
 
-    def get_many_with(self, keys: list[str], add_commands) -> tuple[dict, list]:
-        """``get_many(keys)``, plus the commands ``add_commands(pipeline)`` adds, in one
-        round trip: the entries found, and the other commands' results."""
-        made = [self.make_and_validate_key(key) for key in keys]
-        commands = self.pipeline()
-        commands.mget(made)
-        add_commands(commands)
-        values, *results = commands.execute()
+        redis-py's connection reconnects by itself on the next command after an error.
+        """
+        local, pid = self._local, os.getpid()
+        if getattr(local, "pid", None) != pid:
+            local.connection = self._cache._get_connection_pool(write=True).make_connection()
+            local.pid = pid
+        return local.connection
+
+    def get_many_and_count(
+        self, keys: list[str], counter: str, previous: str, timeout: int
+    ) -> tuple[dict, int, int]:
+        """``get_many(keys)``; ``counter`` incremented (created with ``timeout`` seconds to
+        live when missing); ``previous`` read: in one round trip.
+
+        Returns the entries found, the counter's new value and the previous counter's
+        value (0 when missing). Raises redis' errors when Redis is unreachable.
+        """
+        make_key = self.make_key  # our own keys: no memcached key warnings to look for
+        names = [make_key(key) for key in keys]
+        names += (make_key(counter), make_key(previous))
+        try:
+            reply = self._run_script(names, timeout)
+        except ConnectionError:
+            # A connection Redis dropped (a restart, an idle timeout) fails once; the next
+            # command reconnects, as redis-py's own client retries once.
+            reply = self._run_script(names, timeout)
         loads = self._cache._serializer.loads
-        return {
-            key: loads(v) for key, v in zip(keys, values, strict=True) if v is not None
-        }, results
+        *values, current, previous = reply
+        found = {key: loads(v) for key, v in zip(keys, values, strict=True) if v is not None}
+        return found, current, int(previous or 0)
+
+    def _run_script(self, names: list[str], timeout: int) -> list:
+        connection = self._own_connection()
+        connection.send_command("EVALSHA", GET_MANY_AND_COUNT_SHA, len(names), *names, timeout)
+        try:
+            return connection.read_response()
+        except NoScriptError:  # a new or flushed Redis: EVAL loads the script
+            connection.send_command("EVAL", GET_MANY_AND_COUNT, len(names), *names, timeout)
+            return connection.read_response()

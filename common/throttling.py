@@ -7,7 +7,8 @@ gunicorn worker and every machine shares them; local memory otherwise (one proce
 The window slides: the count of the previous fixed window is weighted by how much of
 it still overlaps the last ``duration`` seconds, plus the count of the current one.
 That needs two counters per client and one atomic ``INCR`` per request, sent to Redis
-with the read of the previous window's counter in one round trip (no list of
+with the read of the previous window's counter in one round trip (one script:
+``common.cache.RedisCache.get_many_and_count``) (no list of
 timestamps: ``SimpleRateThrottle``'s history list would be 3,000 floats read and
 written back for every request, and two workers writing it at once lose counts).
 """
@@ -63,29 +64,18 @@ class RateCount:
         self.timeout = 2 * duration + 1
         self.counts: tuple[int, int] | None = None  # (current, previous) once counted
 
-    def add_commands(self, pipeline, cache) -> None:
-        """Count on Redis (common.cache.RedisCache): three commands of one round trip."""
-        current_key = cache.make_and_validate_key(self.current_key)
-        pipeline.set(current_key, 0, nx=True, ex=self.timeout)
-        pipeline.incr(current_key)
-        pipeline.get(cache.make_and_validate_key(self.previous_key))
-
-    def take(self, results: list) -> None:
-        _created, current, previous = results
-        self.counts = (current, int(previous or 0))
-
     def count(self, cache) -> tuple[int, int]:
         """Counted (unless already done): the (current, previous) windows' counts."""
         if self.counts is None:
-            pipeline = getattr(cache, "pipeline", None)
-            if pipeline is None:
+            if hasattr(cache, "get_many_and_count"):  # Redis: one round trip
+                _, current, previous = cache.get_many_and_count(
+                    [], self.current_key, self.previous_key, self.timeout
+                )
+                self.counts = (current, previous)
+            else:
                 cache.add(self.current_key, 0, timeout=self.timeout)
                 current = cache.incr(self.current_key)  # atomic in the local cache too
                 self.counts = (current, cache.get(self.previous_key) or 0)
-            else:
-                commands = pipeline()
-                self.add_commands(commands, cache)
-                self.take(commands.execute())
         return self.counts
 
 

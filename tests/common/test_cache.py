@@ -1,0 +1,71 @@
+"""``common.cache.RedisCache.get_many_and_count``: the API's one round trip per request."""
+
+import uuid
+
+import pytest
+import redis
+
+from common.cache import RedisCache
+from tests.test_throttling import REDIS_URL, needs_redis
+
+pytestmark = needs_redis
+
+
+@pytest.fixture
+def backend():
+    prefix = f"test-cache-{uuid.uuid4().hex}"
+    backend = RedisCache(REDIS_URL, {"KEY_PREFIX": prefix})
+    yield backend
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+
+
+def test_reads_entries_and_counts(backend):
+    backend.set("a", {"x": 1})
+    backend.set("b", "text")
+    backend.set("previous", 4)
+
+    found, current, previous = backend.get_many_and_count(
+        ["a", "missing", "b"], "current", "previous", 60
+    )
+    assert found == {"a": {"x": 1}, "b": "text"}
+    assert (current, previous) == (1, 4)
+
+    found, current, previous = backend.get_many_and_count([], "current", "nothing-yet", 60)
+    assert (found, current, previous) == ({}, 2, 0)
+    # The counter is the cache's own integer, and lives as long as it was told to.
+    assert backend.get("current") == 2
+    assert 0 < backend._cache.get_client().ttl(backend.make_key("current")) <= 60
+
+
+def test_the_script_is_loaded_again_after_redis_forgets_it(backend):
+    redis.Redis.from_url(REDIS_URL).script_flush()
+    backend.set("a", 1)
+    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 1, 0)
+    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 2, 0)
+
+
+def test_a_connection_redis_dropped_is_made_again(backend):
+    backend.get_many_and_count([], "c", "p", 60)
+    own = backend._own_connection()
+    own.send_command("CLIENT", "ID")
+    client_id = own.read_response()
+    redis.Redis.from_url(REDIS_URL).client_kill_filter(_id=client_id)
+
+    assert backend.get_many_and_count([], "c", "p", 60)[1:] == (2, 0)
+
+
+def test_a_forked_worker_does_not_share_its_parents_connection(backend):
+    parent = backend._own_connection()
+    backend._local.pid = -1  # what os.getpid() looks like to a forked child
+
+    child = backend._own_connection()
+    assert child is not parent
+    assert backend.get_many_and_count([], "c", "p", 60)[1] == 1
+
+
+def test_an_unreachable_redis_raises(backend):
+    dead = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+    with pytest.raises(redis.exceptions.ConnectionError):
+        dead.get_many_and_count(["a"], "c", "p", 60)

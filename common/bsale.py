@@ -355,6 +355,8 @@ _REPRESENTATIONS_MAX = 256
 
 _SELECTS: dict[tuple, tuple[str, list]] = {}
 _SELECTS_MAX = 256  # shapes are few (fields x expand); a cap keeps memory flat anyway
+# ``SELECT pk AS _pk FROM <table>`` by (model, database): what an unfiltered list counts.
+_UNFILTERED_PKS: dict[tuple, tuple[str, tuple]] = {}
 _INTEGER_TYPES = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
 
 
@@ -418,14 +420,22 @@ class _FastQueries:
 
     def count_and_first_pk(self) -> tuple[int, Any]:
         """See ``count_and_first_pk``: the same one query."""
-        # The filtered primary keys: the only part the ORM compiles per request.
-        pks = self.queryset.order_by().values(_pk=F("pk")).query
-        try:
-            self.inner_sql, self.inner_params = pks.get_compiler(
-                connection=self.connection
-            ).as_sql()
-        except EmptyResultSet:  # e.g. .none(), or an id no column can hold
-            return 0, None
+        # The filtered primary keys: the only part the ORM compiles per request (and,
+        # unfiltered, once per model: the whole table's keys).
+        key = (self.model, self.connection.alias, self.connection.vendor)
+        unfiltered = None if self.filtered else _UNFILTERED_PKS.get(key)
+        if unfiltered is not None:
+            self.inner_sql, self.inner_params = unfiltered
+        else:
+            pks = self.queryset.order_by().values(_pk=F("pk")).query
+            try:
+                self.inner_sql, self.inner_params = pks.get_compiler(
+                    connection=self.connection
+                ).as_sql()
+            except EmptyResultSet:  # e.g. .none(), or an id no column can hold
+                return 0, None
+            if not self.filtered:
+                _UNFILTERED_PKS[key] = (self.inner_sql, tuple(self.inner_params))
         first = f', MIN("_p".{self.inner_pk})' if self.filtered else ""
         with self.connection.cursor() as cursor:
             cursor.execute(

@@ -222,3 +222,18 @@ def test_a_superuser_makes_the_same_queries(admin_user, django_assert_num_querie
     # auth + 1 count + 1 page.
     with django_assert_num_queries(AUTH_QUERIES + 2):
         get_json(client, "/v1/users.json")
+
+
+def test_unfiltered_and_filtered_lists_never_share_a_count(auth_client):
+    """The unfiltered list's key query is compiled once and kept: a filtered list of the
+    same model must still count only its own rows, before and after."""
+    office = OfficeFactory()
+    UserFactory.create_batch(2, office=office)
+    UserFactory.create_batch(3, office=None)
+    everyone = get_json(auth_client, "/v1/users.json")["count"]
+
+    assert get_json(auth_client, "/v1/users.json", {"officeid": office.pk})["count"] == 2
+    assert get_json(auth_client, "/v1/users.json")["count"] == everyone
+    UserFactory(office=office)
+    assert get_json(auth_client, "/v1/users.json")["count"] == everyone + 1
+    assert get_json(auth_client, "/v1/users.json", {"officeid": office.pk})["count"] == 3

@@ -331,7 +331,7 @@ def sales_summary(request):
     first, last = _unix(start), _unix(end)
     dates = f"startdate={first}&enddate={last}"
     named = sorted(
-        ((f"{r[1]} {r[2]}".strip(), r) for r in rows), key=lambda p: (p[0].casefold(), p[1][0])
+        ((f"{r[1]} {r[2]}".strip(" "), r) for r in rows), key=lambda p: (p[0].casefold(), p[1][0])
     )
     sellers = [
         {

@@ -479,7 +479,7 @@ def summary_sql(start: dt.date, end: dt.date) -> str:
     """The SQL our summary sends for [start, end], with its parameters inlined."""
     from django.db import connection
 
-    from sales.selectors import sales_summary
+    from sales.serializers import sales_summary_json
 
     captured: list[tuple[str, object]] = []
 
@@ -488,7 +488,7 @@ def summary_sql(start: dt.date, end: dt.date) -> str:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        sales_summary(start=start, end=end)
+        sales_summary_json(start=start, end=end, base_url=f"http://{HOST_HEADER}")
     if len(captured) != 1:
         raise RuntimeError(f"the summary made {len(captured)} queries, not one")
     sql, params = captured[0]

@@ -50,6 +50,12 @@ def seller_documents(
     ).order_by("id")
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    """A seller's name as the summary shows it: the two joined, outer spaces trimmed (as
+    SQL's ``btrim``, so the database can build the same text)."""
+    return f"{first_name} {last_name}".strip(" ")
+
+
 class SellerSummary(NamedTuple):
     # A tuple, not a dataclass: the summary builds one per seller (about 1,000 per call).
     user_id: int
@@ -61,7 +67,7 @@ class SellerSummary(NamedTuple):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return full_name(self.first_name, self.last_name)
 
     @property
     def subtotal(self) -> Decimal:
@@ -88,10 +94,11 @@ def _cents(value) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
-def _summary_sql(
-    column: str, start: dt.date, end: dt.date, user_id: int | None, office_id: int | None
+def summary_per_seller_sql(
+    start: dt.date, end: dt.date, user_id: int | None = None, office_id: int | None = None
 ) -> tuple[str, list]:
-    """The summary's one query: documents summed per seller first, names joined after.
+    """The summary's aggregate: documents summed per seller (columns ``seller``, ``sales``,
+    ``returns``, ``tax``), for the query that joins the sellers' names to it.
 
     Grouping the documents by ``user_id`` alone and joining the ~1,000 sellers' names to
     the ~1,000 groups (instead of every document to its seller, then grouping by id and
@@ -99,8 +106,9 @@ def _summary_sql(
     ORM cannot aggregate in a derived table, hence plain SQL (standard: PostgreSQL and
     SQLite), built from the models' names.
     """
+    column = "net_amount" if settings.SALES_SUMMARY_SUBTOTAL == "net" else "total_amount"
     qn = connection.ops.quote_name
-    doc, dtype, user = Document._meta, DocumentType._meta, get_user_model()._meta
+    doc, dtype = Document._meta, DocumentType._meta
 
     def col(meta, name: str) -> str:
         return qn(meta.get_field(name).column)
@@ -136,12 +144,15 @@ def _summary_sql(
         f" WHERE {' AND '.join(where)}"
         f" GROUP BY d.{col(doc, 'user')}"
     )
-    sql = (
-        f"SELECT s.seller, u.{col(user, 'first_name')}, u.{col(user, 'last_name')},"
-        " s.sales, s.returns, s.tax"
-        f" FROM ({per_seller}) s INNER JOIN {qn(user.db_table)} u ON u.{col(user, 'id')} = s.seller"
-    )
-    return sql, params
+    return per_seller, params
+
+
+def sellers_join_sql() -> tuple[str, str]:
+    """The sellers' names (``first, last``) and the ``INNER JOIN`` that brings them (alias
+    ``u``) to the per-seller sums (alias ``s``)."""
+    qn, user = connection.ops.quote_name, get_user_model()._meta
+    names = ", ".join(f"u.{qn(user.get_field(n).column)}" for n in ("first_name", "last_name"))
+    return names, f" INNER JOIN {qn(user.db_table)} u ON u.{qn(user.pk.column)} = s.seller"
 
 
 def sales_summary(
@@ -157,8 +168,9 @@ def sales_summary(
     uses ``total_amount`` (tax included, as Bsale does) unless the setting
     ``SALES_SUMMARY_SUBTOTAL`` is ``"net"``. Sellers are sorted by full name.
     """
-    column = "net_amount" if settings.SALES_SUMMARY_SUBTOTAL == "net" else "total_amount"
-    sql, params = _summary_sql(column, start, end, user_id, office_id)
+    per_seller, params = summary_per_seller_sql(start, end, user_id, office_id)
+    names, join = sellers_join_sql()
+    sql = f"SELECT s.seller, {names}, s.sales, s.returns, s.tax FROM ({per_seller}) s{join}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

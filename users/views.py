@@ -16,8 +16,8 @@ from common.openapi import (
 )
 from common.viewsets import BsaleViewSet
 from sales.models import DocumentUse
-from sales.selectors import sales_summary, seller_documents
-from sales.serializers import SELLER_DOCUMENT_RESOURCE, sales_summary_payload
+from sales.selectors import seller_documents
+from sales.serializers import SELLER_DOCUMENT_RESOURCE, sales_summary_json
 from users.filters import UserFilter
 from users.leancore import LEANCORE_USER_SCHEMA, UPDATE_REQUEST_SCHEMA, history_update_from_payload
 from users.models import User
@@ -110,10 +110,12 @@ class UserViewSet(BsaleViewSet):
         user_id = None
         if request.query_params.get("userid"):
             user_id = parse_int(request.query_params["userid"], "userid")
-        summary = sales_summary(start=start, end=end, user_id=user_id)
-        if user_id is not None and not summary.sellers:
+        payload, sellers = sales_summary_json(
+            start=start, end=end, base_url=base_url(request), user_id=user_id
+        )
+        if user_id is not None and not sellers:
             self._require_user(user_id)
-        return Response(sales_summary_payload(summary, base_url(request)))
+        return Response(payload)
 
     def _seller_documents(self, request, pk, use: DocumentUse):
         start, end = parse_date_range(request.query_params)

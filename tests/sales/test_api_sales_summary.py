@@ -291,3 +291,55 @@ def test_documents_behind_a_user_need_the_document_view_permission_too(db, api_c
     response = api_client.get(path)
     assert response.status_code == 403
     assert "error" in response.json()
+
+
+# --- The database writes the sellers' JSON (PostgreSQL); the same bytes as Python's ---------
+
+
+@pytest.mark.django_db
+def test_the_databases_json_is_the_same_bytes_as_the_python_payload():
+    """On PostgreSQL ``sales_summary_json`` has the database write each seller's object;
+    it must be byte for byte what ``sales_summary_payload`` renders, names that need
+    escaping, amounts with trailing zeros, zero and negative subtotals included. (On
+    SQLite both sides are the Python payload.)"""
+    from common.renderers import dumps
+    from sales.selectors import sales_summary
+    from sales.serializers import sales_summary_json, sales_summary_payload
+
+    boleta, nota = DocumentTypeFactory(name="Boleta"), CreditNoteTypeFactory()
+    names = [
+        ('Ana "La Jefa"', "O'Brien"),
+        ("Back\\slash", "Tab\tbed"),
+        ("", "Solo Apellido"),
+        ("Solo Nombre", ""),
+        ("Ñandú", "Çelik ẞtraße"),
+        ("zoë", "Émile 東京 🚀"),
+        ("  Spaced  ", " Out "),
+        ("same", "name"),
+        ("Same", "Name"),
+    ]
+    amounts = [("100", "19"), ("0.50", "0.10"), ("255000", "0"), ("10", "1.90")]
+    for index, (first, last) in enumerate(names):
+        seller = UserFactory(first_name=first, last_name=last)
+        net, tax = amounts[index % len(amounts)]
+        doc(boleta, seller, net=net, tax=tax)
+        if index % 3 == 0:
+            doc(nota, seller, net=net, tax=tax)  # a subtotal of 0.00
+        if index % 4 == 1:
+            doc(nota, seller, net="999.99", tax="0.01")  # negative
+    base = "https://api.example.com"
+
+    payload, sellers = sales_summary_json(start=AUG_3, end=AUG_3, base_url=base)
+    expected = sales_summary_payload(sales_summary(start=AUG_3, end=AUG_3), base)
+
+    assert sellers == len(names)
+    assert dumps(payload) == dumps(expected)
+    empty, none = sales_summary_json(start=AUG_3 + dt.timedelta(days=1), end=AUG_3, base_url=base)
+    assert (none, dumps(empty)) == (
+        0,
+        dumps(
+            sales_summary_payload(
+                sales_summary(start=AUG_3 + dt.timedelta(days=1), end=AUG_3), base
+            )
+        ),
+    )

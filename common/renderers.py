@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import orjson
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 
@@ -43,3 +44,32 @@ class ORJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         return dumps(data)
+
+
+# What API clients send: no Accept header, or one that JSON satisfies without parsing.
+_JSON_ACCEPTS = frozenset({"*/*", "application/json", "application/*"})
+
+
+class JSONContentNegotiation(DefaultContentNegotiation):
+    """DRF's content negotiation, answered at once in the common case.
+
+    Every API response is JSON (one renderer). Parsing the ``Accept`` header and ranking
+    media types on every request cost more than rendering a user's detail; when the
+    client asks for nothing else (no ``Accept``, ``*/*`` or ``application/json``, and the
+    ``.json`` suffix or no format), the answer is the JSON renderer, exactly as DRF
+    would give it. Anything else (``Accept: text/html``, ``?format=xml``) goes DRF's
+    full way, with its 406 or 404.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if len(renderers) == 1:
+            renderer = renderers[0]
+            format_ = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+            accept = request.META.get("HTTP_ACCEPT", "*/*")
+            if (
+                (not format_ or format_ == renderer.format)
+                and accept in _JSON_ACCEPTS
+                and renderer.media_type == "application/json"
+            ):
+                return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)

@@ -1,7 +1,8 @@
 """Reads on sales data: documents, a seller's sales and returns, the sales summary.
 
-The summary is shared by the API, the admin page and the ``sales_summary`` command,
-so the three always show the same numbers.
+The summary's aggregate is shared by the API, the admin page and the ``sales_summary``
+command, so the three always show the same numbers (on PostgreSQL the API has the
+database also write its JSON: ``sales.serializers.sales_summary_json``).
 """
 
 from __future__ import annotations
@@ -147,12 +148,13 @@ def summary_per_seller_sql(
     return per_seller, params
 
 
-def sellers_join_sql() -> tuple[str, str]:
-    """The sellers' names (``first, last``) and the ``INNER JOIN`` that brings them (alias
-    ``u``) to the per-seller sums (alias ``s``)."""
+def sellers_join_sql() -> tuple[str, str, str]:
+    """The sellers' first and last name columns, and the ``INNER JOIN`` that brings them
+    (alias ``u``) to the per-seller sums (alias ``s``)."""
     qn, user = connection.ops.quote_name, get_user_model()._meta
-    names = ", ".join(f"u.{qn(user.get_field(n).column)}" for n in ("first_name", "last_name"))
-    return names, f" INNER JOIN {qn(user.db_table)} u ON u.{qn(user.pk.column)} = s.seller"
+    first, last = (f"u.{qn(user.get_field(n).column)}" for n in ("first_name", "last_name"))
+    join = f" INNER JOIN {qn(user.db_table)} u ON u.{qn(user.pk.column)} = s.seller"
+    return first, last, join
 
 
 def sales_summary(
@@ -169,8 +171,8 @@ def sales_summary(
     ``SALES_SUMMARY_SUBTOTAL`` is ``"net"``. Sellers are sorted by full name.
     """
     per_seller, params = summary_per_seller_sql(start, end, user_id, office_id)
-    names, join = sellers_join_sql()
-    sql = f"SELECT s.seller, {names}, s.sales, s.returns, s.tax FROM ({per_seller}) s{join}"
+    first, last, join = sellers_join_sql()
+    sql = f"SELECT s.seller, {first}, {last}, s.sales, s.returns, s.tax FROM ({per_seller}) s{join}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -118,8 +118,7 @@ def _summary_json_sql(per_seller: str) -> str:
     date query string, in this order: prefix, prefix, dates, prefix, dates; then the
     aggregate's own.
     """
-    names, join = sellers_join_sql()
-    first, last = (name.strip() for name in names.split(","))
+    first, last, join = sellers_join_sql()
     obj = (
         """'{"href":"' || %s || s.seller || '.json","id":' || s.seller"""
         f""" || ',"fullName":' || to_json(btrim({first} || ' ' || {last}))::text"""
@@ -130,7 +129,7 @@ def _summary_json_sql(per_seller: str) -> str:
         """ || %s || '"}}'"""
     )
     return (
-        f"SELECT {names}, s.seller, {obj}, {_json_number_sql('s.total')} FROM ("
+        f"SELECT {first}, {last}, s.seller, {obj}, {_json_number_sql('s.total')} FROM ("
         "SELECT seller, trim_scale(sales - returns) AS subtotal, trim_scale(tax) AS tax,"
         f" trim_scale(SUM(sales - returns) OVER ()) AS total FROM ({per_seller}) p"
         f") s{join}"

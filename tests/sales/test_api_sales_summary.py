@@ -310,6 +310,7 @@ def test_the_databases_json_is_the_same_bytes_as_the_python_payload():
     names = [
         ('Ana "La Jefa"', "O'Brien"),
         ("Back\\slash", "Tab\tbed"),
+        ("Control\x01\x1f", "Del\x7f Line\u2028Sep"),
         ("", "Solo Apellido"),
         ("Solo Nombre", ""),
         ("Ñandú", "Çelik ẞtraße"),

@@ -96,10 +96,17 @@ def _cents(value) -> Decimal:
 
 
 def summary_per_seller_sql(
-    start: dt.date, end: dt.date, user_id: int | None = None, office_id: int | None = None
+    start: dt.date,
+    end: dt.date,
+    user_id: int | None = None,
+    office_id: int | None = None,
+    *,
+    signed: bool = False,
 ) -> tuple[str, list]:
     """The summary's aggregate: documents summed per seller (columns ``seller``, ``sales``,
-    ``returns``, ``tax``), for the query that joins the sellers' names to it.
+    ``returns``, ``tax``), for the query that joins the sellers' names to it. ``signed``:
+    ``seller``, ``subtotal`` (sales minus returns, one signed sum) and ``tax`` only, what
+    the API shows: one sum fewer per document.
 
     Grouping the documents by ``user_id`` alone and joining the ~1,000 sellers' names to
     the ~1,000 groups (instead of every document to its seller, then grouping by id and
@@ -134,10 +141,15 @@ def summary_per_seller_sql(
         where.append(f"d.{col(doc, 'office')} = %s")
         params.append(office_id)
     use, tax = f"t.{col(dtype, 'use')}", f"d.{col(doc, 'tax_amount')}"
+    amounts = (
+        f"COALESCE(SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN d.{col(doc, column)}"
+        f" ELSE -d.{col(doc, column)} END), 0.00) AS subtotal"
+        if signed
+        else f"{total(DocumentUse.SALE, column)} AS sales,"
+        f" {total(DocumentUse.RETURN, column)} AS returns"
+    )
     per_seller = (
-        f"SELECT d.{col(doc, 'user')} AS seller,"
-        f" {total(DocumentUse.SALE, column)} AS sales,"
-        f" {total(DocumentUse.RETURN, column)} AS returns,"
+        f"SELECT d.{col(doc, 'user')} AS seller, {amounts},"
         f" COALESCE(SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN {tax}"
         f" ELSE -{tax} END), 0.00) AS tax"
         f" FROM {qn(doc.db_table)} d"

@@ -111,12 +111,12 @@ def _json_number_sql(expression: str) -> str:
 def _summary_json_sql(per_seller: str) -> str:
     """PostgreSQL: each seller's Bsale object as JSON text, and the total, in one query.
 
-    The aggregate is the same as ``sales_summary``'s; only the last step differs: the
-    database writes each seller's object (names escaped by ``to_json``, amounts exact)
-    instead of handing over three numerics per seller for Python to parse, subtract,
-    format and serialize again. Parameters: the users' URL prefix (JSON-escaped) and the
-    date query string, in this order: prefix, prefix, dates, prefix, dates; then the
-    aggregate's own.
+    The aggregate is ``sales_summary``'s, with sales minus returns summed at once
+    (``signed``); then the database writes each seller's object (names escaped by
+    ``to_json``, amounts exact) instead of handing over three numerics per seller for
+    Python to parse, subtract, format and serialize again. Parameters: the users' URL
+    prefix (JSON-escaped) and the date query string, in this order: prefix, prefix,
+    dates, prefix, dates; then the aggregate's own.
     """
     first, last, join = sellers_join_sql()
     obj = (
@@ -130,8 +130,8 @@ def _summary_json_sql(per_seller: str) -> str:
     )
     return (
         f"SELECT {first}, {last}, s.seller, {obj}, {_json_number_sql('s.total')} FROM ("
-        "SELECT seller, trim_scale(sales - returns) AS subtotal, trim_scale(tax) AS tax,"
-        f" trim_scale(SUM(sales - returns) OVER ()) AS total FROM ({per_seller}) p"
+        "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax,"
+        f" trim_scale(SUM(subtotal) OVER ()) AS total FROM ({per_seller}) p"
         f") s{join}"
     )
 
@@ -149,7 +149,7 @@ def sales_summary_json(
         summary = sales_summary(start=start, end=end, user_id=user_id)
         return sales_summary_payload(summary, base_url), len(summary.sellers)
     first, last = date_to_unix(start), date_to_unix(end)
-    per_seller, params = summary_per_seller_sql(start, end, user_id)
+    per_seller, params = summary_per_seller_sql(start, end, user_id, signed=True)
     sql = _summary_json_sql(per_seller)
     prefix = orjson.dumps(f"{base_url}/v1/users/").decode()[1:-1]
     dates = f"?startdate={first}&enddate={last}"

@@ -319,13 +319,14 @@ class Representation:
         params = request.query_params
         fields = params.get("fields") if allow_fields else None
         expand = params.get("expand")
-        key = (id(resource), base_url(request), fields, expand)
+        base = base_url(request)
+        key = (id(resource), base, fields, expand)
         cached = _REPRESENTATIONS.get(key)
         if cached is not None and cached[0] is resource:
             return cached[1]
         keys = parse_fields(fields, resource) if allow_fields else None
         columns: list[str] = []
-        plan = RowPlan(resource, key[1], columns, keys=keys, expand=parse_expand(expand, resource))
+        plan = RowPlan(resource, base, columns, keys=keys, expand=parse_expand(expand, resource))
         representation = cls(columns=tuple(columns), plan=plan)
         if len(_REPRESENTATIONS) >= _REPRESENTATIONS_MAX:
             _REPRESENTATIONS.clear()

@@ -140,18 +140,23 @@ def summary_per_seller_sql(
     if office_id is not None:
         where.append(f"d.{col(doc, 'office')} = %s")
         params.append(office_id)
-    use, tax = f"t.{col(dtype, 'use')}", f"d.{col(doc, 'tax_amount')}"
-    amounts = (
-        f"COALESCE(SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN d.{col(doc, column)}"
-        f" ELSE -d.{col(doc, column)} END), 0.00) AS subtotal"
-        if signed
-        else f"{total(DocumentUse.SALE, column)} AS sales,"
-        f" {total(DocumentUse.RETURN, column)} AS returns"
-    )
+
+    def sales_minus_returns(amount: str) -> str:
+        return (
+            f"COALESCE(SUM(CASE WHEN t.{col(dtype, 'use')} = {int(DocumentUse.SALE)}"
+            f" THEN d.{col(doc, amount)} ELSE -d.{col(doc, amount)} END), 0.00)"
+        )
+
+    if signed:
+        amounts = f"{sales_minus_returns(column)} AS subtotal"
+    else:
+        amounts = (
+            f"{total(DocumentUse.SALE, column)} AS sales,"
+            f" {total(DocumentUse.RETURN, column)} AS returns"
+        )
     per_seller = (
         f"SELECT d.{col(doc, 'user')} AS seller, {amounts},"
-        f" COALESCE(SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN {tax}"
-        f" ELSE -{tax} END), 0.00) AS tax"
+        f" {sales_minus_returns('tax_amount')} AS tax"
         f" FROM {qn(doc.db_table)} d"
         f" INNER JOIN {qn(dtype.db_table)} t ON t.{col(dtype, 'id')} = d.{col(doc, 'document_type')}"
         f" WHERE {' AND '.join(where)}"

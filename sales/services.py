@@ -431,16 +431,17 @@ class _HistoryUpsert:
                 cursor.execute(sql, params)
 
 
-_upserts: dict[str, _HistoryUpsert] = {}
+_upserts: dict[tuple[str, str], _HistoryUpsert] = {}
 
 
 def _upsert(*, user_pk: int, entries: Sequence[HistoryEntryData], now: datetime) -> None:
     """Insert ``entries`` for the user, or update the amount of those that exist; one
     statement per ``UPSERT_BATCH_SIZE`` entries (fewer on SQLite)."""
     connection = connections[router.db_for_write(SalesHistoryEntry)]
-    upsert = _upserts.get(connection.alias)
+    key = (connection.alias, connection.vendor)
+    upsert = _upserts.get(key)
     if upsert is None:
-        upsert = _upserts[connection.alias] = _HistoryUpsert(connection)
+        upsert = _upserts[key] = _HistoryUpsert(connection)
     upsert.execute(connection, user_pk=user_pk, entries=entries, now=now)
 
 

@@ -57,6 +57,11 @@ def full_name(first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}".strip(" ")
 
 
+def seller_order(first_name: str, last_name: str, user_id: int) -> tuple[str, int]:
+    """The summary's order of sellers: by full name, case-insensitively, then by id."""
+    return full_name(first_name, last_name).casefold(), user_id
+
+
 class SellerSummary(NamedTuple):
     # A tuple, not a dataclass: the summary builds one per seller (about 1,000 per call).
     user_id: int
@@ -201,4 +206,4 @@ def sales_summary(
 
 
 def _by_name(seller: SellerSummary) -> tuple[str, int]:
-    return seller.full_name.casefold(), seller.user_id
+    return seller_order(seller.first_name, seller.last_name, seller.user_id)

@@ -20,8 +20,8 @@ from sales.models import DocumentUse
 from sales.selectors import (
     ZERO,
     SalesSummary,
-    full_name,
     sales_summary,
+    seller_order,
     sellers_join_sql,
     summary_per_seller_sql,
 )
@@ -157,7 +157,7 @@ def sales_summary_json(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*outer, *params])
         rows = cursor.fetchall()
-    rows.sort(key=lambda row: (full_name(row[0], row[1]).casefold(), row[2]))
+    rows.sort(key=lambda row: seller_order(row[0], row[1], row[2]))
     return {
         "startDate": first,
         "endDate": last,

@@ -22,12 +22,18 @@ row as it was before the commit. Only writes that bypass Django altogether (raw 
 A stamp is a random value, never a counter: a stamp evicted from the cache and created
 again cannot match an entry stored under the old one. If the cache is unreachable,
 authentication reads the database as if there were no cache (and says so in the log).
+
+Each process also keeps the entries it used last (``LOCAL_ENTRIES_MAX``), under the same
+rule: one is used only while both stamps, read from the shared cache on every request,
+are the ones it was stored under, and never past the shared entry's expiry. Those
+requests fetch the two stamps alone, not the user's row, and unpickle nothing big.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -35,9 +41,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from common.cache import bounded_put
+
 logger = logging.getLogger(__name__)
 
 GLOBAL_STAMP_KEY = "auth:stamp"
+# This process's copies of shared entries, by user pk: (stamps, snapshot, expires_at).
+LOCAL_ENTRIES_MAX = 1024
+_local_entries: dict[Hashable, tuple] = {}
 
 
 def _user_stamp_key(pk: Hashable) -> str:
@@ -52,11 +63,13 @@ def cache_seconds() -> int:
     return settings.AUTH_CACHE_SECONDS
 
 
-def _new_stamp() -> str:
-    return secrets.token_hex(8)
+def _new_stamp() -> int:
+    # An int: Django's Redis serializer stores it as digits and reads it back with int(),
+    # no unpickling on every request.
+    return secrets.randbits(63)
 
 
-def _stamps(pk: Hashable, got: dict) -> tuple[str, str]:
+def _stamps(pk: Hashable, got: dict) -> tuple[int, int]:
     """Both stamps, creating whichever is missing (first use, or evicted)."""
     stamps = []
     for key in (GLOBAL_STAMP_KEY, _user_stamp_key(pk)):
@@ -70,6 +83,22 @@ def _stamps(pk: Hashable, got: dict) -> tuple[str, str]:
     return stamps[0], stamps[1]
 
 
+def _valid(entry, stamps: tuple, now: float) -> bool:
+    # (stamps, snapshot, expires_at) stored under these stamps, not expired (an entry of
+    # another shape, e.g. from an older release, is just reloaded).
+    return isinstance(entry, tuple) and len(entry) == 3 and entry[0] == stamps and entry[2] > now
+
+
+def _fetch(keys: list[str], rate_count) -> dict:
+    if rate_count is not None and hasattr(cache, "get_many_and_count"):
+        got, *counts = cache.get_many_and_count(
+            keys, rate_count.current_key, rate_count.previous_key, rate_count.timeout
+        )
+        rate_count.counts = tuple(counts)
+        return got
+    return cache.get_many(keys)
+
+
 def cached(pk: Hashable, load: Callable[[Hashable], Any | None], *, rate_count=None) -> Any | None:
     """``load(pk)``'s snapshot of a user, from the cache while the stamps are unchanged.
 
@@ -80,30 +109,38 @@ def cached(pk: Hashable, load: Callable[[Hashable], Any | None], *, rate_count=N
     seconds = cache_seconds()
     if seconds <= 0:
         return load(pk)
+    now = time.time()
     entry_key = _entry_key(pk)
-    keys = [GLOBAL_STAMP_KEY, _user_stamp_key(pk), entry_key]
+    local = _local_entries.get(pk)
+    keys = [GLOBAL_STAMP_KEY, _user_stamp_key(pk)]
+    if local is None:
+        keys.append(entry_key)
     try:
-        if rate_count is not None and hasattr(cache, "get_many_and_count"):
-            got, *counts = cache.get_many_and_count(
-                keys, rate_count.current_key, rate_count.previous_key, rate_count.timeout
-            )
-            rate_count.counts = tuple(counts)
-        else:
-            got = cache.get_many(keys)
+        got = _fetch(keys, rate_count)
         stamps = (got.get(GLOBAL_STAMP_KEY), got.get(_user_stamp_key(pk)))
-        entry = got.get(entry_key)
-        if entry is not None and None not in stamps and entry[0] == stamps:
-            return entry[1]
+        if None not in stamps:
+            if local is not None and _valid(local, stamps, now):
+                return local[1]
+            # Changed since this process stored it: another process may have reloaded it.
+            entry = got.get(entry_key) if local is None else cache.get(entry_key)
+            if _valid(entry, stamps, now):
+                bounded_put(_local_entries, pk, entry, LOCAL_ENTRIES_MAX)
+                return entry[1]
         stamps = _stamps(pk, got)
     except Exception:  # the cache is down: authenticate from the database alone
+        _local_entries.pop(pk, None)
         logger.warning("Authentication cache unavailable; reading the database.", exc_info=True)
         return load(pk)
     snapshot = load(pk)
+    _local_entries.pop(pk, None)
     if snapshot is not None:
+        entry = (stamps, snapshot, now + seconds)
         try:
-            cache.set(entry_key, (stamps, snapshot), timeout=seconds)
+            cache.set(entry_key, entry, timeout=seconds)
         except Exception:
             logger.warning("Authentication cache unavailable; entry not stored.", exc_info=True)
+        else:
+            bounded_put(_local_entries, pk, entry, LOCAL_ENTRIES_MAX)
     return snapshot
 
 

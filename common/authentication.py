@@ -9,6 +9,8 @@ a revoked permission counts on the very next request (``common.auth_cache`` says
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections, router
@@ -19,6 +21,8 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from common import auth_cache
+from common.cache import bounded_put
+from common.querysets import convert_row
 from common.throttling import ApiRateThrottle
 
 # Bsale clients send ``access_token: <token>``. WSGI servers expose it as HTTP_ACCESS_TOKEN
@@ -80,46 +84,56 @@ class _UserQuery:
         # The ORM's converters for each user column (e.g. JSON text -> dict, SQLite's
         # 0/1 -> bool), exactly as its SQL compiler applies them.
         self.converters = []
-        for index, field in enumerate(self.fields):
-            expression = field.get_col(meta.db_table)
+        self.expressions = [field.get_col(meta.db_table) for field in self.fields]
+        for index, expression in enumerate(self.expressions):
             chain = connection.ops.get_db_converters(expression) + expression.get_db_converters(
                 connection
             )
             if chain:
                 self.converters.append((index, chain, expression))
+        self.converters_by_index = {index: chain for index, chain, _ in self.converters}
         self.model = user_model
         self.is_active = self.attnames.index("is_active")
         self.is_superuser = self.attnames.index("is_superuser")
 
     def load(self, connection, pk) -> tuple | None:
-        """The user's snapshot: its column values (as the ORM converts them) and, for an
-        active user who is not a superuser, its own and its groups' permissions."""
+        """The user's snapshot: its column values as the database sent them and, for an
+        active user who is not a superuser, its own and its groups' permissions.
+
+        The ORM's conversions (e.g. JSON text -> dict) wait for ``build``: a snapshot is
+        kept and shared by requests (common.auth_cache), each request's user gets values
+        of its own.
+        """
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [pk, pk, pk])
             rows = cursor.fetchall()
         if not rows:
             return None
         count = len(self.fields)
-        values = list(rows[0][:count])
-        for index, chain, expression in self.converters:
-            value = values[index]
-            for converter in chain:
-                value = converter(value, expression, connection)
-            values[index] = value
+        values = tuple(rows[0][:count])
         permissions = None
-        if values[self.is_active] and not values[self.is_superuser]:
+        if self._converted(values, self.is_active, connection) and not self._converted(
+            values, self.is_superuser, connection
+        ):
             own, via_groups = set(), set()
             for row in rows:
                 source, app_label, codename = row[count : count + 3]
                 if codename is not None:
                     (own if source == "u" else via_groups).add(f"{app_label}.{codename}")
             permissions = (own, via_groups)
-        return tuple(values), permissions
+        return values, permissions
 
-    def build(self, snapshot: tuple):
+    def _converted(self, values: tuple, index: int, connection):
+        value = values[index]
+        for converter in self.converters_by_index.get(index, ()):
+            value = converter(value, self.expressions[index], connection)
+        return value
+
+    def build(self, snapshot: tuple, connection):
         """A user instance from ``load``'s snapshot; ``has_perm`` makes no query."""
         values, permissions = snapshot
-        user = self.model.from_db(self.alias, self.attnames, list(values))
+        values = convert_row(list(values), self.converters, connection)
+        user = self.model.from_db(self.alias, self.attnames, values)
         if permissions is not None:
             # What ModelBackend would compute on the first has_perm() (a superuser's
             # permissions are "all of them": left to ModelBackend, which never needs
@@ -132,6 +146,9 @@ class _UserQuery:
 
 
 _queries: dict[tuple[str, str], _UserQuery] = {}
+# The revocation claim of a password hash (simplejwt's MD5 of it): the same few hashes on
+# every request, each computed once.
+_password_md5 = functools.lru_cache(maxsize=1024)(get_md5_hash_password)
 
 
 def user_with_permissions(pk, *, rate_count=None):
@@ -152,7 +169,7 @@ def user_with_permissions(pk, *, rate_count=None):
     if query is None:
         query = _queries[key] = _UserQuery(connection)
     snapshot = auth_cache.cached(pk, lambda pk: query.load(connection, pk), rate_count=rate_count)
-    return None if snapshot is None else query.build(snapshot)
+    return None if snapshot is None else query.build(snapshot, connection)
 
 
 # Tokens already verified, by their raw bytes. Checking the signature and decoding the
@@ -175,12 +192,7 @@ class BsaleJWTAuthentication(JWTAuthentication):
             except TokenError:  # expired since: full validation gives the usual 401
                 _verified_tokens.pop(raw_token, None)
         token = super().get_validated_token(raw_token)
-        while len(_verified_tokens) >= VERIFIED_TOKENS_MAX:
-            try:
-                del _verified_tokens[next(iter(_verified_tokens))]
-            except (KeyError, RuntimeError, StopIteration):  # another thread got there first
-                break
-        _verified_tokens[raw_token] = token
+        bounded_put(_verified_tokens, raw_token, token, VERIFIED_TOKENS_MAX)
         return token
 
     def authenticate(self, request):
@@ -225,7 +237,7 @@ class BsaleJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
         if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
             api_settings.REVOKE_TOKEN_CLAIM
-        ) != get_md5_hash_password(user.password):
+        ) != _password_md5(user.password):
             raise AuthenticationFailed(
                 _("The user's password has been changed."), code="password_changed"
             )

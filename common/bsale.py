@@ -23,6 +23,7 @@ from django.db.models import Count, F, Min, QuerySet
 from rest_framework.request import Request
 
 from common.errors import InvalidInput, NotFound
+from common.querysets import convert_row
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 50
@@ -479,16 +480,8 @@ class _FastQueries:
             rows = cursor.fetchall()
         if not self.converters:
             return rows
-        converted = []
-        for row in rows:
-            row = list(row)
-            for index, chain, expression in self.converters:
-                value = row[index]
-                for converter in chain:
-                    value = converter(value, expression, connection)
-                row[index] = value
-            converted.append(row)
-        return converted
+        converters = self.converters
+        return [convert_row(list(row), converters, connection) for row in rows]
 
 
 # --- URLs ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ holds nothing but its pool and is safe to share between threads, so one per pool
 enough; the pool itself reconnects after a fork.
 
 ``get_many_and_count()`` is what every API request sends: the authentication cache's
-entries and the rate limit's count, in one ``EVALSHA`` of a short Lua script. It is sent
+entries and the rate limit's count, in one round trip of three plain commands. It is sent
 on a connection each thread keeps (not through the pool and a pipeline object): that
 halves the client's share of the round trip (measured: 77 µs instead of 188 µs).
 """
@@ -21,8 +21,10 @@ import os
 import threading
 
 from django.core.cache.backends import redis as django_redis
-from redis.exceptions import ConnectionError, NoScriptError
+from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
+# Redis before 7.0 has no ``EXPIRE ... NX``: the same round trip as a Lua script, which
+# costs Redis more CPU per call (measured: 18 µs against 4 µs for the plain commands).
 # KEYS: the cache entries to read, then the current window's counter and the previous
 # window's. ARGV[1]: the counter's lifetime (seconds), set when this request creates it.
 # Returns the entries (nil when missing), the counter after INCR, the previous counter.
@@ -36,6 +38,19 @@ values[n + 2] = redis.call('GET', KEYS[n + 2])
 return values
 """
 GET_MANY_AND_COUNT_SHA = hashlib.sha1(GET_MANY_AND_COUNT.encode()).hexdigest()
+
+
+def bounded_put(mapping: dict, key, value, limit: int) -> None:
+    """``mapping[key] = value``, first dropping the oldest entries down to ``limit - 1``.
+
+    For a process's small caches shared by its threads: a concurrent eviction is skipped.
+    """
+    while len(mapping) >= limit:
+        try:
+            del mapping[next(iter(mapping))]
+        except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+            break
+    mapping[key] = value
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -57,6 +72,7 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
         self._local = threading.local()
+        self._plain_commands = True  # until Redis refuses EXPIRE's NX (Redis < 7.0)
 
     def _own_connection(self):
         """This thread's connection to the primary server, made anew in a forked child.
@@ -93,7 +109,33 @@ class RedisCache(django_redis.RedisCache):
         return found, current, int(previous or 0)
 
     def _run_script(self, names: list[str], timeout: int) -> list:
+        """The entries' values, the counter after ``INCR``, the previous counter's value.
+
+        Three commands in one write: ``MGET`` of the entries and the previous counter,
+        ``INCR`` of the current one, then ``EXPIRE ... NX``, which gives the counter its
+        lifetime when ``INCR`` has just created it and leaves it alone afterwards.
+        """
         connection = self._own_connection()
+        if self._plain_commands:
+            *entries, counter, previous = names
+            connection.send_packed_command(
+                connection.pack_commands(
+                    [
+                        ("MGET", *entries, previous),
+                        ("INCR", counter),
+                        ("EXPIRE", counter, timeout, "NX"),
+                    ]
+                )
+            )
+            values = connection.read_response()
+            current = connection.read_response()
+            try:
+                connection.read_response()
+            except ResponseError:  # Redis < 7.0: the script from now on
+                self._plain_commands = False
+                connection.send_command("EXPIRE", counter, timeout)
+                connection.read_response()
+            return [*values[:-1], current, values[-1]]
         connection.send_command("EVALSHA", GET_MANY_AND_COUNT_SHA, len(names), *names, timeout)
         try:
             return connection.read_response()

@@ -15,6 +15,7 @@ every request, and two workers writing it at once lose counts.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -35,6 +36,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]*)\s*$")
 
 
+@functools.lru_cache(maxsize=64)  # the same one or two rates on every request
 def parse_rate(rate: str | None) -> tuple[int | None, int | None]:
     """``"N/Ms"`` -> ``(N, M seconds)``; units s, m, h, d (or their words); None is no limit."""
     if rate is None:

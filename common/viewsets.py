@@ -1,11 +1,18 @@
 """The base of every Bsale resource: list, detail and count, through common.bsale."""
 
+import functools
+
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from common.bsale import Resource, detail_payload, list_payload
 from common.filters import filter_or_400
+
+
+@functools.lru_cache(maxsize=16)
+def _authenticators(classes: tuple[type, ...]) -> tuple:
+    return tuple(authentication() for authentication in classes)
 
 
 class BsaleViewSet(viewsets.GenericViewSet):
@@ -18,6 +25,10 @@ class BsaleViewSet(viewsets.GenericViewSet):
     resource: Resource
     filterset_class = None
     lookup_value_regex = r"\d+"
+
+    def get_authenticators(self):
+        # DRF makes them anew for every request; they keep no state, so once per process.
+        return _authenticators(tuple(self.authentication_classes))
 
     def filtered_queryset(self):
         queryset = self.get_queryset()

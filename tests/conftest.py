@@ -4,6 +4,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from common import auth_cache
 from tests.factories import UserFactory
 
 READ_PERMS = [
@@ -67,7 +68,10 @@ def _fast_password_hasher(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters live in the cache: no test inherits another's budget."""
+    """Throttle counters live in the cache: no test inherits another's budget (nor this
+    process's copies of authentication entries, which only the cache's stamps validate)."""
     cache.clear()
+    auth_cache._local_entries.clear()
     yield
     cache.clear()
+    auth_cache._local_entries.clear()

@@ -201,6 +201,65 @@ def test_other_users_entries_survive_a_user_save(cache_on, reader, django_assert
     assert_cached(client, django_assert_num_queries)
 
 
+# --- This process's copies of the entries ----------------------------------------------------
+
+
+def test_a_process_that_holds_the_entry_fetches_the_stamps_alone(redis_on, reader, monkeypatch):
+    from common.cache import RedisCache
+
+    fetched = []
+    original = RedisCache.get_many_and_count
+
+    def recording(self, keys, *args, **kwargs):
+        fetched.append(list(keys))
+        return original(self, keys, *args, **kwargs)
+
+    monkeypatch.setattr(RedisCache, "get_many_and_count", recording)
+    client = bearer(token_for(reader))
+    get_json(client, COUNT)
+    get_json(client, COUNT)
+    stamps = [auth_cache.GLOBAL_STAMP_KEY, f"auth:stamp:{reader.pk}"]
+    assert fetched == [[*stamps, f"auth:user:{reader.pk}"], stamps]
+
+
+def test_a_copy_older_than_the_shared_entry_is_replaced_without_a_query(
+    client_of, reader, django_assert_num_queries
+):
+    """Another process reloaded the user after a change: this one, still holding the copy
+    from before, takes the shared entry instead of reading the database again."""
+    before = auth_cache._local_entries[reader.pk]
+    reader.first_name = "Renamed"
+    reader.save(update_fields=["first_name"])
+    get_json(client_of, COUNT)  # "the other process": reloads and shares the new entry
+    auth_cache._local_entries[reader.pk] = before
+
+    assert_cached(client_of, django_assert_num_queries)
+    assert auth_cache._local_entries[reader.pk] != before
+
+
+def test_a_copy_expires_with_the_shared_entry(client_of, reader, monkeypatch):
+    with connection.cursor() as cursor:  # unseen by the stamps: only expiry ends the entry
+        cursor.execute(
+            f"UPDATE {User._meta.db_table} SET is_active = %s WHERE id = %s", [False, reader.pk]
+        )
+    assert get(client_of, COUNT).status_code == 200
+    later = auth_cache.time.time() + 31
+    monkeypatch.setattr(auth_cache.time, "time", lambda: later)
+    assert_error(get(client_of, COUNT), 401)
+
+
+def test_each_request_gets_values_of_its_own(client_of, reader):
+    """A kept snapshot is shared; the users built from it are not."""
+    from common.authentication import user_with_permissions
+
+    reader.additional_data = {"tags": ["a"]}
+    reader.save(update_fields=["additional_data"])
+    first, second = user_with_permissions(reader.pk), user_with_permissions(reader.pk)
+    first.additional_data["tags"].append("changed by one request")
+    assert second.additional_data == {"tags": ["a"]}
+    assert user_with_permissions(reader.pk).additional_data == {"tags": ["a"]}
+
+
 # --- Races and the limits -----------------------------------------------------------------
 
 

@@ -39,7 +39,42 @@ def test_reads_entries_and_counts(backend):
     assert 0 < backend._cache.get_client().ttl(backend.make_key("current")) <= 60
 
 
+def test_a_counter_keeps_the_lifetime_it_was_created_with(backend):
+    backend.get_many_and_count([], "current", "previous", 60)
+    client, key = backend._cache.get_client(), backend.make_key("current")
+    client.expire(key, 5)  # five seconds left of its window
+
+    assert backend.get_many_and_count([], "current", "previous", 60)[1] == 2
+    assert 0 < client.ttl(key) <= 5  # counting again did not renew it
+
+
+def test_a_redis_without_expire_nx_gets_the_script(backend, monkeypatch):
+    """Redis before 7.0 refuses ``EXPIRE ... NX``: that request's counter still gets its
+    lifetime, and the script does the round trip from then on."""
+    connection = backend._own_connection()
+    connection.connect()  # its handshake's replies are not the ones counted below
+    real_read = connection.read_response
+    replies = []
+
+    def read_response(*args, **kwargs):
+        reply = real_read(*args, **kwargs)
+        replies.append(reply)
+        if len(replies) == 3:  # EXPIRE's reply, as an old Redis words it
+            raise redis.exceptions.ResponseError("ERR wrong number of arguments for 'expire'")
+        return reply
+
+    monkeypatch.setattr(connection, "read_response", read_response)
+    backend.set("a", 1)
+    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 1, 0)
+    assert backend._plain_commands is False
+    assert 0 < backend._cache.get_client().ttl(backend.make_key("c")) <= 60
+
+    monkeypatch.undo()
+    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 2, 0)
+
+
 def test_the_script_is_loaded_again_after_redis_forgets_it(backend):
+    backend._plain_commands = False  # a Redis before 7.0
     redis.Redis.from_url(REDIS_URL).script_flush()
     backend.set("a", 1)
     assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 1, 0)

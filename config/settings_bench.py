@@ -5,7 +5,8 @@ settings as config.settings. On top of them, and only here:
 
 - ``bench.urls`` mounts the app's own URLs unchanged, plus the reference views under
   ``/bench/floor/`` (the least work the contract allows) and ``/bench/usual/`` (DRF
-  ModelSerializer + drf-flex-fields), so one gunicorn serves all three in the same run;
+  ModelSerializer + drf-flex-fields), so the same code serves all three in the same run
+  (the bench gives the usual approach a gunicorn of its own: bench.run.Servers);
 - ``bench.middleware.QueryCountMiddleware`` adds ``X-Query-Count`` (SQL queries of the
   request) to every response, so the bench can check queries per request.
 

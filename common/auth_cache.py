@@ -89,17 +89,27 @@ def _valid(entry, stamps: tuple, now: float) -> bool:
     return isinstance(entry, tuple) and len(entry) == 3 and entry[0] == stamps and entry[2] > now
 
 
-def _fetch(keys: list[str], rate_count) -> dict:
+def _fetch(keys: list[str], rate_count, while_waiting) -> dict:
     if rate_count is not None and hasattr(cache, "get_many_and_count"):
         got, *counts = cache.get_many_and_count(
-            keys, rate_count.current_key, rate_count.previous_key, rate_count.timeout
+            keys,
+            rate_count.current_key,
+            rate_count.previous_key,
+            rate_count.timeout,
+            while_waiting=while_waiting,
         )
         rate_count.counts = tuple(counts)
         return got
     return cache.get_many(keys)
 
 
-def cached(pk: Hashable, load: Callable[[Hashable], Any | None], *, rate_count=None) -> Any | None:
+def cached(
+    pk: Hashable,
+    load: Callable[[Hashable], Any | None],
+    *,
+    rate_count=None,
+    while_waiting: Callable[[], object] | None = None,
+) -> Any | None:
     """``load(pk)``'s snapshot of a user, from the cache while the stamps are unchanged.
 
     ``load`` returns a picklable snapshot (or None: no such user, never cached).
@@ -116,7 +126,7 @@ def cached(pk: Hashable, load: Callable[[Hashable], Any | None], *, rate_count=N
     if local is None:
         keys.append(entry_key)
     try:
-        got = _fetch(keys, rate_count)
+        got = _fetch(keys, rate_count, while_waiting)
         stamps = (got.get(GLOBAL_STAMP_KEY), got.get(_user_stamp_key(pk)))
         if None not in stamps:
             if local is not None and _valid(local, stamps, now):

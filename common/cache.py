@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 
 from django.core.cache.backends import redis as django_redis
 from redis.exceptions import ConnectionError, NoScriptError, ResponseError
@@ -86,59 +87,73 @@ class RedisCache(django_redis.RedisCache):
         return local.connection
 
     def get_many_and_count(
-        self, keys: list[str], counter: str, previous: str, timeout: int
+        self,
+        keys: list[str],
+        counter: str,
+        previous: str,
+        timeout: int,
+        *,
+        while_waiting: Callable[[], object] | None = None,
     ) -> tuple[dict, int, int]:
         """``get_many(keys)``; ``counter`` incremented (created with ``timeout`` seconds to
         live when missing); ``previous`` read: in one round trip.
 
         Returns the entries found, the counter's new value and the previous counter's
         value (0 when missing). Raises redis' errors when Redis is unreachable.
+        ``while_waiting``: work for the time Redis takes to answer (authentication runs
+        the database's health check then), done once.
         """
         make_key = self.make_key  # our own keys: no memcached key warnings to look for
         names = [make_key(key) for key in keys]
         names += (make_key(counter), make_key(previous))
         try:
-            reply = self._run_script(names, timeout)
+            reply = self._round_trip(names, timeout, while_waiting)
         except ConnectionError:
             # A connection Redis dropped (a restart, an idle timeout) fails once; the next
             # command reconnects, as redis-py's own client retries once.
-            reply = self._run_script(names, timeout)
+            reply = self._round_trip(names, timeout, None)
         loads = self._cache._serializer.loads
         *values, current, previous = reply
         found = {key: loads(v) for key, v in zip(keys, values, strict=True) if v is not None}
         return found, current, int(previous or 0)
 
-    def _run_script(self, names: list[str], timeout: int) -> list:
+    def _round_trip(
+        self, names: list[str], timeout: int, while_waiting: Callable[[], object] | None
+    ) -> list:
         """The entries' values, the counter after ``INCR``, the previous counter's value.
 
         Three commands in one write: ``MGET`` of the entries and the previous counter,
         ``INCR`` of the current one, then ``EXPIRE ... NX``, which gives the counter its
         lifetime when ``INCR`` has just created it and leaves it alone afterwards.
+        ``while_waiting`` runs between sending and reading, while Redis answers.
         """
         connection = self._own_connection()
-        if self._plain_commands:
-            *entries, counter, previous = names
-            connection.send_packed_command(
-                connection.pack_commands(
-                    [
-                        ("MGET", *entries, previous),
-                        ("INCR", counter),
-                        ("EXPIRE", counter, timeout, "NX"),
-                    ]
-                )
-            )
-            values = connection.read_response()
-            current = connection.read_response()
+        *entries, counter, previous = names
+        plain = self._plain_commands
+        if plain:
+            commands = [("MGET", *entries, previous), ("INCR", counter)]
+            commands.append(("EXPIRE", counter, timeout, "NX"))
+            connection.send_packed_command(connection.pack_commands(commands))
+        else:
+            connection.send_command("EVALSHA", GET_MANY_AND_COUNT_SHA, len(names), *names, timeout)
+        if while_waiting is not None:
             try:
-                connection.read_response()
-            except ResponseError:  # Redis < 7.0: the script from now on
-                self._plain_commands = False
-                connection.send_command("EXPIRE", counter, timeout)
-                connection.read_response()
-            return [*values[:-1], current, values[-1]]
-        connection.send_command("EVALSHA", GET_MANY_AND_COUNT_SHA, len(names), *names, timeout)
+                while_waiting()
+            except BaseException:
+                connection.disconnect()  # the replies stay unread: start afresh
+                raise
+        if not plain:
+            try:
+                return connection.read_response()
+            except NoScriptError:  # a new or flushed Redis: EVAL loads the script
+                connection.send_command("EVAL", GET_MANY_AND_COUNT, len(names), *names, timeout)
+                return connection.read_response()
+        values = connection.read_response()
+        current = connection.read_response()
         try:
-            return connection.read_response()
-        except NoScriptError:  # a new or flushed Redis: EVAL loads the script
-            connection.send_command("EVAL", GET_MANY_AND_COUNT, len(names), *names, timeout)
-            return connection.read_response()
+            connection.read_response()
+        except ResponseError:  # Redis < 7.0: the script from now on
+            self._plain_commands = False
+            connection.send_command("EXPIRE", counter, timeout)
+            connection.read_response()
+        return [*values[:-1], current, values[-1]]

@@ -346,6 +346,30 @@ def test_a_cached_request_makes_one_round_trip_to_redis(redis_on, reader, monkey
     assert trips == ["get_many_and_count"]
 
 
+def test_the_database_health_check_runs_while_redis_answers(redis_on, reader, monkeypatch):
+    from common.cache import RedisCache
+
+    order = []
+    original_round_trip = RedisCache._round_trip
+
+    def round_trip(self, names, timeout, while_waiting):
+        order.append("redis sent")
+        reply = original_round_trip(self, names, timeout, while_waiting)
+        order.append("redis read")
+        return reply
+
+    monkeypatch.setattr(RedisCache, "_round_trip", round_trip)
+    check = connection.close_if_health_check_failed
+    monkeypatch.setattr(
+        connection, "close_if_health_check_failed", lambda: order.append("health check") or check()
+    )
+    client = bearer(token_for(reader))
+    get_json(client, COUNT)
+    order.clear()
+    get_json(client, COUNT)
+    assert order[:3] == ["redis sent", "health check", "redis read"]
+
+
 def test_the_limit_holds_when_authentication_counts(redis_on, settings, reader):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

@@ -73,6 +73,34 @@ def test_a_redis_without_expire_nx_gets_the_script(backend, monkeypatch):
     assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 2, 0)
 
 
+@pytest.mark.parametrize("plain", [True, False], ids=["commands", "script"])
+def test_work_runs_while_redis_answers(backend, plain):
+    backend._plain_commands = plain
+    backend.set("a", 1)
+    done = []
+
+    def work():
+        # Sent, not yet read: Redis's answer waits on the connection.
+        done.append(backend._own_connection().can_read(timeout=1))
+
+    assert backend.get_many_and_count(["a"], "c", "p", 60, while_waiting=work) == (
+        {"a": 1},
+        1,
+        0,
+    )
+    assert done == [True]
+
+
+def test_a_failure_while_waiting_leaves_no_reply_behind(backend):
+    def failing():
+        raise RuntimeError("the work failed")
+
+    with pytest.raises(RuntimeError):
+        backend.get_many_and_count([], "c", "p", 60, while_waiting=failing)
+    # The next round trip reads its own replies (the first INCR did count).
+    assert backend.get_many_and_count([], "c", "p", 60) == ({}, 2, 0)
+
+
 def test_the_script_is_loaded_again_after_redis_forgets_it(backend):
     backend._plain_commands = False  # a Redis before 7.0
     redis.Redis.from_url(REDIS_URL).script_flush()

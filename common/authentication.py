@@ -10,15 +10,17 @@ a revoked permission counts on the very next request (``common.auth_cache`` says
 from __future__ import annotations
 
 import functools
+import time
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections, router
+from django.db.models.base import ModelState
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from common import auth_cache
 from common.cache import bounded_put
@@ -92,6 +94,8 @@ class _UserQuery:
             if chain:
                 self.converters.append((index, chain, expression))
         self.converters_by_index = {index: chain for index, chain, _ in self.converters}
+        # id(snapshot) -> (snapshot, the user first built from it): see build().
+        self._built: dict[int, tuple] = {}
         self.model = user_model
         self.is_active = self.attnames.index("is_active")
         self.is_superuser = self.attnames.index("is_superuser")
@@ -130,7 +134,33 @@ class _UserQuery:
         return value
 
     def build(self, snapshot: tuple, connection):
-        """A user instance from ``load``'s snapshot; ``has_perm`` makes no query."""
+        """A user instance from ``load``'s snapshot; ``has_perm`` makes no query.
+
+        Snapshots are kept and reused (common.auth_cache): the first user built from one
+        is kept too, and the next ones are copies of it (``Model.__init__`` over every
+        column costs more than copying its attributes), each with its own state, its own
+        permission sets and the column values converted anew: no two requests share a
+        mutable value such as a JSON field's dict.
+        """
+        kept = self._built.get(id(snapshot))
+        if kept is None or kept[0] is not snapshot:
+            kept = (snapshot, self._new_user(snapshot, connection))
+            bounded_put(self._built, id(snapshot), kept, auth_cache.LOCAL_ENTRIES_MAX)
+        template = kept[1]
+        user = self.model.__new__(self.model)  # as unpickling makes a model instance
+        attributes = template.__dict__.copy()
+        attributes["_state"] = state = ModelState()
+        state.db, state.adding = self.alias, False
+        values = convert_row(list(snapshot[0]), self.converters, connection)
+        for index, _chain, _expression in self.converters:
+            attributes[self.attnames[index]] = values[index]
+        for name in _PERMISSION_CACHES:
+            if name in attributes:
+                attributes[name] = set(attributes[name])
+        user.__dict__.update(attributes)
+        return user
+
+    def _new_user(self, snapshot: tuple, connection):
         values, permissions = snapshot
         values = convert_row(list(values), self.converters, connection)
         user = self.model.from_db(self.alias, self.attnames, values)
@@ -145,6 +175,8 @@ class _UserQuery:
         return user
 
 
+# ModelBackend's caches of a user's permissions, filled by build().
+_PERMISSION_CACHES = ("_user_perm_cache", "_group_perm_cache", "_perm_cache")
 _queries: dict[tuple[str, str], _UserQuery] = {}
 # The revocation claim of a password hash (simplejwt's MD5 of it): the same few hashes on
 # every request, each computed once.
@@ -186,22 +218,25 @@ def user_with_permissions(pk, *, rate_count=None):
 # a token's signature and claims never change, only the clock does, so its expiry is
 # checked again on every use. The oldest entries go first.
 VERIFIED_TOKENS_MAX = 1024
-_verified_tokens: dict[bytes, object] = {}
+# Each with the time (epoch seconds) it expires at: its ``exp`` plus simplejwt's leeway.
+_verified_tokens: dict[bytes, tuple[object, float]] = {}
 
 
 class BsaleJWTAuthentication(JWTAuthentication):
     """``Authorization: Bearer <jwt>`` or ``access_token: <jwt>``; the same checks for both."""
 
     def get_validated_token(self, raw_token: bytes):
-        token = _verified_tokens.get(raw_token)
-        if token is not None:
-            try:
-                token.check_exp(current_time=aware_utcnow())
+        verified = _verified_tokens.get(raw_token)
+        if verified is not None:
+            token, expires_at = verified
+            # simplejwt's check_exp, in epoch seconds: expired once exp <= now - leeway.
+            if time.time() < expires_at:
                 return token
-            except TokenError:  # expired since: full validation gives the usual 401
-                _verified_tokens.pop(raw_token, None)
+            _verified_tokens.pop(raw_token, None)  # full validation gives the usual 401
         token = super().get_validated_token(raw_token)
-        bounded_put(_verified_tokens, raw_token, token, VERIFIED_TOKENS_MAX)
+        leeway = token.get_token_backend().get_leeway().total_seconds()
+        expires_at = token.payload["exp"] + leeway
+        bounded_put(_verified_tokens, raw_token, (token, expires_at), VERIFIED_TOKENS_MAX)
         return token
 
     def authenticate(self, request):

@@ -489,6 +489,7 @@ class _FastQueries:
 
 def base_url(request: Request) -> str:
     """Scheme and host of the request, e.g. ``https://api.example.com``."""
+    request = getattr(request, "_request", request)  # Django's own: DRF's proxies each lookup
     return f"{request.scheme}://{request.get_host()}"
 
 

@@ -2,12 +2,14 @@
 
 import datetime as dt
 import json
+import time
 
 import jwt
 import pytest
 from django.conf import settings
 from jwt.utils import base64url_encode
 from rest_framework.test import APIClient
+from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.api_helpers import (
@@ -241,3 +243,22 @@ def test_api_token_with_a_wrong_password_is_a_401(db, client):
         content_type="application/json",
     )
     assert_error(response, 401)
+
+
+def test_a_verified_token_stops_working_when_it_expires(reader, monkeypatch):
+    """Verified once, a token is not checked again; its expiry still is, on every use."""
+    import common.authentication
+
+    token = AccessToken.for_user(reader)
+    token.set_exp(lifetime=dt.timedelta(minutes=1))
+    client = bearer(str(token))
+    get_json(client, "/v1/users.json")
+    get_json(client, "/v1/users.json")  # the verified token, from memory
+    later = time.time() + 61
+    monkeypatch.setattr(common.authentication.time, "time", lambda: later)
+    monkeypatch.setattr(  # simplejwt's own clock, for the full validation that follows
+        simplejwt_tokens,
+        "aware_utcnow",
+        lambda: dt.datetime.fromtimestamp(later, tz=dt.UTC),
+    )
+    assert_error(get(client, "/v1/users.json"), 401)

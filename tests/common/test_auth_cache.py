@@ -260,6 +260,25 @@ def test_each_request_gets_values_of_its_own(client_of, reader):
     assert user_with_permissions(reader.pk).additional_data == {"tags": ["a"]}
 
 
+def test_a_user_built_again_is_the_orms_user_with_nothing_shared(reader):
+    from common.authentication import _UserQuery
+
+    query = _UserQuery(connection)
+    snapshot = query.load(connection, reader.pk)
+    first, second = query.build(snapshot, connection), query.build(snapshot, connection)
+    orm = User.objects.get(pk=reader.pk)
+    for user in (first, second):
+        assert type(user) is User and user == orm
+        assert {f.attname: getattr(user, f.attname) for f in User._meta.concrete_fields} == {
+            f.attname: getattr(orm, f.attname) for f in User._meta.concrete_fields
+        }
+        assert (user._state.db, user._state.adding) == (orm._state.db, False)
+        assert user.has_perms(READ_PERMS) and not user.has_perm("users.delete_user")
+    assert second._state is not first._state
+    assert second._perm_cache is not first._perm_cache
+    assert second.payment_data is not first.payment_data
+
+
 # --- Races and the limits -----------------------------------------------------------------
 
 

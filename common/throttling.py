@@ -7,7 +7,7 @@ gunicorn worker and every machine shares them; local memory otherwise (one proce
 The window slides: the count of the previous fixed window is weighted by how much of
 it still overlaps the last ``duration`` seconds, plus the count of the current one.
 That needs two counters per client and one atomic ``INCR`` per request, sent to Redis
-with the read of the previous window's counter in one round trip, one script
+with the read of the previous window's counter in one round trip
 (``common.cache.RedisCache.get_many_and_count``). No list of timestamps:
 ``SimpleRateThrottle``'s history list would be 3,000 floats read and written back for
 every request, and two workers writing it at once lose counts.

@@ -94,8 +94,9 @@ class _UserQuery:
             if chain:
                 self.converters.append((index, chain, expression))
         self.converters_by_index = {index: chain for index, chain, _ in self.converters}
-        # id(snapshot) -> (snapshot, the user first built from it): see build().
-        self._built: dict[int, tuple] = {}
+        # By user pk: (the snapshot last built, the user first built from it): see build().
+        self._built: dict[object, tuple] = {}
+        self.pk_index = self.attnames.index(meta.pk.attname)
         self.model = user_model
         self.is_active = self.attnames.index("is_active")
         self.is_superuser = self.attnames.index("is_superuser")
@@ -142,10 +143,11 @@ class _UserQuery:
         permission sets and the column values converted anew: no two requests share a
         mutable value such as a JSON field's dict.
         """
-        kept = self._built.get(id(snapshot))
+        pk = snapshot[0][self.pk_index]
+        kept = self._built.get(pk)
         if kept is None or kept[0] is not snapshot:
             kept = (snapshot, self._new_user(snapshot, connection))
-            bounded_put(self._built, id(snapshot), kept, auth_cache.LOCAL_ENTRIES_MAX)
+            bounded_put(self._built, pk, kept, auth_cache.LOCAL_ENTRIES_MAX)
         template = kept[1]
         user = self.model.__new__(self.model)  # as unpickling makes a model instance
         attributes = template.__dict__.copy()

@@ -278,6 +278,11 @@ def test_a_user_built_again_is_the_orms_user_with_nothing_shared(reader):
     assert second._perm_cache is not first._perm_cache
     assert second.payment_data is not first.payment_data
 
+    User.objects.filter(pk=reader.pk).update(first_name="Renamed")
+    renamed = query.build(query.load(connection, reader.pk), connection)
+    assert renamed.first_name == "Renamed"  # a new snapshot: a new template
+    assert len(query._built) == 1  # one per user, however many snapshots
+
 
 # --- Races and the limits -----------------------------------------------------------------
 

@@ -86,14 +86,13 @@ class _UserQuery:
         # The ORM's converters for each user column (e.g. JSON text -> dict, SQLite's
         # 0/1 -> bool), exactly as its SQL compiler applies them.
         self.converters = []
-        self.expressions = [field.get_col(meta.db_table) for field in self.fields]
-        for index, expression in enumerate(self.expressions):
+        for index, field in enumerate(self.fields):
+            expression = field.get_col(meta.db_table)
             chain = connection.ops.get_db_converters(expression) + expression.get_db_converters(
                 connection
             )
             if chain:
                 self.converters.append((index, chain, expression))
-        self.converters_by_index = {index: chain for index, chain, _ in self.converters}
         # By user pk: (the snapshot last built, the user first built from it): see build().
         self._built: dict[object, tuple] = {}
         self.pk_index = self.attnames.index(meta.pk.attname)
@@ -116,10 +115,9 @@ class _UserQuery:
             return None
         count = len(self.fields)
         values = tuple(rows[0][:count])
+        converted = convert_row(list(values), self.converters, connection)
         permissions = None
-        if self._converted(values, self.is_active, connection) and not self._converted(
-            values, self.is_superuser, connection
-        ):
+        if converted[self.is_active] and not converted[self.is_superuser]:
             own, via_groups = set(), set()
             for row in rows:
                 source, app_label, codename = row[count : count + 3]
@@ -127,12 +125,6 @@ class _UserQuery:
                     (own if source == "u" else via_groups).add(f"{app_label}.{codename}")
             permissions = (own, via_groups)
         return values, permissions
-
-    def _converted(self, values: tuple, index: int, connection):
-        value = values[index]
-        for converter in self.converters_by_index.get(index, ()):
-            value = converter(value, self.expressions[index], connection)
-        return value
 
     def build(self, snapshot: tuple, connection):
         """A user instance from ``load``'s snapshot; ``has_perm`` makes no query.

@@ -1,6 +1,6 @@
 """Django's Redis cache backend, with one Redis client per connection pool, and the API's
-per-request round trip (authentication's cache entries plus the rate count) as one
-command on a connection of its own.
+per-request round trip (authentication's cache entries plus the rate count) on a
+connection of its own.
 
 ``django.core.cache.backends.redis`` builds a new ``redis.Redis`` object for every cache
 operation; on this project's machines that costs more than the round trip to Redis

@@ -57,19 +57,27 @@ class JSONContentNegotiation(DefaultContentNegotiation):
     media types on every request cost more than rendering a user's detail; when the
     client asks for nothing else (no ``Accept``, ``*/*`` or ``application/json``, and the
     ``.json`` suffix or no format), the answer is the JSON renderer, exactly as DRF
-    would give it. Anything else (``Accept: text/html``, ``?format=xml``) goes DRF's
-    full way, with its 406 or 404.
+    would give it. A ``?format=`` other than ``json`` is a 400 that says so (DRF answers
+    an unknown format with a bare 404, as if the resource did not exist). Anything else
+    (``Accept: text/html``) goes DRF's full way, with its 406.
     """
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        if len(renderers) == 1:
+        if len(renderers) == 1 and renderers[0].media_type == "application/json":
             renderer = renderers[0]
-            format_ = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+            override = self.settings.URL_FORMAT_OVERRIDE
+            asked = request.query_params.get(override) if override else None
+            if asked and not format_suffix and asked != renderer.format:
+                # Imported here: common.errors imports DRF, whose settings import this.
+                from common.errors import InvalidInput
+
+                raise InvalidInput(
+                    f"{override} must be '{renderer.format}' or left out: this API answers"
+                    " in JSON only.",
+                    {override: [f"Unsupported format {asked!r}."]},
+                )
+            format_ = format_suffix or asked
             accept = request.META.get("HTTP_ACCEPT", "*/*")
-            if (
-                (not format_ or format_ == renderer.format)
-                and accept in _JSON_ACCEPTS
-                and renderer.media_type == "application/json"
-            ):
+            if (not format_ or format_ == renderer.format) and accept in _JSON_ACCEPTS:
                 return renderer, renderer.media_type
         return super().select_renderer(request, renderers, format_suffix)

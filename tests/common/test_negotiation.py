@@ -8,6 +8,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.test import APIClient
 
+from common.errors import InvalidInput
 from common.renderers import JSONContentNegotiation, ORJSONRenderer
 from tests.api_helpers import get
 from tests.conftest import token_for
@@ -41,11 +42,31 @@ def _answer(negotiation, accept, format_suffix, query):
 @pytest.mark.parametrize("accept", ACCEPTS)
 @pytest.mark.parametrize(
     ("format_suffix", "query"),
-    [(None, ""), ("json", ""), ("xml", ""), (None, "?format=json"), (None, "?format=xml")],
+    [(None, ""), ("json", ""), ("xml", ""), (None, "?format=json"), ("json", "?format=xml")],
 )
 def test_the_same_answer_as_drf(accept, format_suffix, query):
     expected = _answer(DefaultContentNegotiation(), accept, format_suffix, query)
     assert _answer(JSONContentNegotiation(), accept, format_suffix, query) == expected
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("asked", ["xml", "0", "JSON", "api"])
+def test_a_format_other_than_json_is_a_400_that_says_so(accept, asked):
+    """DRF would answer a bare 404, as if the resource did not exist."""
+    with pytest.raises(InvalidInput) as raised:
+        _answer(JSONContentNegotiation(), accept, None, f"?format={asked}")
+    assert raised.value.errors == {"format": [f"Unsupported format {asked!r}."]}
+
+
+@pytest.mark.django_db
+def test_the_400_reaches_the_client_as_json():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(UserFactory(is_superuser=True))}")
+    response = get(client, "/v1/users.json?format=xml")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"].startswith("format must be 'json' or left out")
+    assert get(client, "/v1/users.json?format=json").status_code == 200
 
 
 @pytest.mark.django_db

@@ -4,10 +4,10 @@ import functools
 
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from common.bsale import Resource, detail_payload, list_payload
 from common.filters import filter_or_400
-from common.renderers import json_response
 
 
 @functools.lru_cache(maxsize=16)
@@ -39,16 +39,12 @@ class BsaleViewSet(viewsets.GenericViewSet):
         )
 
     def list(self, request, *args, **kwargs):
-        return json_response(
-            request, list_payload(request, self.filtered_queryset(), resource=self.resource)
-        )
+        return Response(list_payload(request, self.filtered_queryset(), resource=self.resource))
 
     def retrieve(self, request, pk=None, *args, **kwargs):
-        return json_response(
-            request, detail_payload(request, self.get_queryset(), pk, self.resource)
-        )
+        return Response(detail_payload(request, self.get_queryset(), pk, self.resource))
 
     @action(detail=False, url_path="count")
     def count(self, request, *args, **kwargs):
         """Bsale's ``count.json``: the number of items the same filters would list."""
-        return json_response(request, {"count": self.filtered_queryset().count()})
+        return Response({"count": self.filtered_queryset().count()})

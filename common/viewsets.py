@@ -4,10 +4,11 @@ import functools
 
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
 from common.bsale import Resource, detail_payload, list_payload
 from common.filters import filter_or_400
+from common.renderers import json_response
+from common.views import ReleasesResponseMixin
 
 
 @functools.lru_cache(maxsize=16)
@@ -15,7 +16,7 @@ def _authenticators(classes: tuple[type, ...]) -> tuple:
     return tuple(authentication() for authentication in classes)
 
 
-class BsaleViewSet(viewsets.GenericViewSet):
+class BsaleViewSet(ReleasesResponseMixin, viewsets.GenericViewSet):
     """``GET /v1/<name>.json``, ``/v1/<name>/<id>.json`` and ``/v1/<name>/count.json``.
 
     Subclasses set ``resource``, ``filterset_class``, ``permission_model`` and
@@ -39,12 +40,16 @@ class BsaleViewSet(viewsets.GenericViewSet):
         )
 
     def list(self, request, *args, **kwargs):
-        return Response(list_payload(request, self.filtered_queryset(), resource=self.resource))
+        return json_response(
+            request, list_payload(request, self.filtered_queryset(), resource=self.resource)
+        )
 
     def retrieve(self, request, pk=None, *args, **kwargs):
-        return Response(detail_payload(request, self.get_queryset(), pk, self.resource))
+        return json_response(
+            request, detail_payload(request, self.get_queryset(), pk, self.resource)
+        )
 
     @action(detail=False, url_path="count")
     def count(self, request, *args, **kwargs):
         """Bsale's ``count.json``: the number of items the same filters would list."""
-        return Response({"count": self.filtered_queryset().count()})
+        return json_response(request, {"count": self.filtered_queryset().count()})

@@ -32,6 +32,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from common.errors import NotFound
 from common.openapi import ERROR_REF
+from common.views import ReleasesResponseMixin
 from sales.services import MAX_HISTORY_ENTRIES
 from users.leancore_serializers import (
     LEANCORE_USER_KEYS,
@@ -124,7 +125,7 @@ OAUTH_ERROR_SCHEMA = {
 }
 
 
-class UpdateUserSalesHistoryView(APIView):
+class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
     """Leancore ``update-user-sales-history``: body ``{"user_id", "history"?, "replace"?}``.
 
     Merge by default (an existing (nit, fecha, emc) gets the new monto, nothing is
@@ -148,7 +149,7 @@ class UpdateUserSalesHistoryView(APIView):
         return Response(leancore_update_from_body(body=request.data, actor=request.user))
 
 
-class LeancoreUserView(APIView):
+class LeancoreUserView(ReleasesResponseMixin, APIView):
     """Leancore's read method: one user by ``id`` (uuid), ``nit`` or ``phone``.
 
     Needs ``users.view_user``, except for a user reading their own profile.
@@ -224,7 +225,7 @@ def _basic_credentials(request) -> tuple[str, str] | None:
     return client_id, client_secret
 
 
-class OAuth2TokenView(APIView):
+class OAuth2TokenView(ReleasesResponseMixin, APIView):
     """``POST /oauth2/token`` with ``grant_type=client_credentials``.
 
     The client authenticates with HTTP Basic (``client_id:client_secret``, RFC 6749

@@ -14,6 +14,7 @@ from common.openapi import (
     envelope_schema,
     ref,
 )
+from common.renderers import json_response
 from common.viewsets import BsaleViewSet
 from sales.models import DocumentUse
 from sales.selectors import seller_documents
@@ -115,7 +116,7 @@ class UserViewSet(BsaleViewSet):
         )
         if user_id is not None and not sellers:
             self._require_user(user_id)
-        return Response(payload)
+        return json_response(request, payload)
 
     def _seller_documents(self, request, pk, use: DocumentUse):
         start, end = parse_date_range(request.query_params)
@@ -127,7 +128,7 @@ class UserViewSet(BsaleViewSet):
         payload = list_payload(request, queryset, representation)
         if payload["count"] == 0:
             self._require_user(user_id)
-        return Response(payload)
+        return json_response(request, payload)
 
     @extend_schema(**SELLER_DOCUMENTS_SCHEMA)
     @action(detail=True, url_path="sales")

@@ -77,3 +77,43 @@ def test_a_client_that_wants_no_json_gets_a_json_406():
     assert response.status_code == 406
     assert "error" in response.json()
     assert get(client, "/v1/users.json", HTTP_ACCEPT="application/json").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/users/{id}.json", "/v1/users.json?expand=[office]", "/v1/users/count.json"],
+)
+def test_json_rendered_at_once_is_what_drf_would_send(path, monkeypatch):
+    """``json_response`` skips DRF's template-response round: same status, bytes, headers."""
+    from rest_framework.response import Response
+
+    import common.viewsets
+
+    user = UserFactory(is_superuser=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+    url = path.format(id=user.pk)
+
+    def answers():
+        response = get(client, url, HTTP_X_REQUEST_ID="same-id")
+        return response.status_code, response.content, sorted(response.items())
+
+    ours = answers()
+    monkeypatch.setattr(common.viewsets, "json_response", lambda request, data: Response(data))
+    assert answers() == ours
+
+
+def test_json_response_leaves_other_renderers_to_drf():
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.response import Response
+
+    from common.renderers import json_response
+
+    request = Request(RequestFactory().get("/v1/users.json"))
+    request.accepted_renderer = JSONRenderer()
+    assert isinstance(json_response(request, {"a": 1}), Response)
+    request.accepted_renderer = ORJSONRenderer()
+    response = json_response(request, {"a": 1})
+    assert not isinstance(response, Response)
+    assert (response.content, response["Content-Type"]) == (b'{"a":1}', "application/json")

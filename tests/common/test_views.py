@@ -103,8 +103,8 @@ def test_a_leancore_response_is_freed_by_reference_counting(token, collector_off
 class _Plain(APIView):
     authentication_classes = permission_classes = throttle_classes = ()
 
-    def get(self, request):
-        return Response({"big": "x" * 1000})
+    def post(self, request):
+        return Response({"got": request.data})
 
 
 class _Releasing(ReleasesResponseMixin, _Plain):
@@ -113,9 +113,14 @@ class _Releasing(ReleasesResponseMixin, _Plain):
 
 @pytest.mark.parametrize(("view", "freed"), [(_Plain, False), (_Releasing, True)])
 def test_drf_keeps_its_responses_in_cycles_and_the_mixin_does_not(collector_off, view, freed):
-    response = view.as_view()(RequestFactory().get("/"))
+    body = {"big": "x" * 1000}
+    request = RequestFactory().post("/", body, content_type="application/json")
+    response = view.as_view()(request)
+    # DRF's request, which holds the parsed body.
+    drf_request = weakref.ref(response.renderer_context["request"])
     response.render()  # as Django's handler does after the view
-    assert response.content == b'{"big":"' + b"x" * 1000 + b'"}'
+    assert json.loads(response.content) == {"got": body}
     released = weakref.ref(response)
     del response
     assert (released() is None) is freed
+    assert (drf_request() is None) is freed

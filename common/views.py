@@ -1,5 +1,5 @@
 """Views for API clients: JSON error pages (never HTML), the health check, and the mixin
-every API view uses so that no response outlives its request."""
+the project's API views use so that no response outlives its request."""
 
 from django.db import DatabaseError, connection
 from django.http import JsonResponse

@@ -42,7 +42,7 @@ def token(db):
 
 def send(method: str, path: str, token: str, body: bytes = b"") -> tuple[weakref.ref, int, bytes]:
     """The request as a WSGI server sends it; the response's weak reference, status and
-    body once the server is done with it (iterated and closed)."""
+    body once the server is done with it (closed)."""
     path, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": method,
@@ -65,9 +65,7 @@ def send(method: str, path: str, token: str, body: bytes = b"") -> tuple[weakref
     }
     # Django's test handler: the WSGI handler, minus closing the test's database connection.
     response = ClientHandler(enforce_csrf_checks=True)(environ)
-    status, content = response.status_code, response.content
-    del response.wsgi_request  # set by the test handler only
-    return weakref.ref(response), status, content
+    return weakref.ref(response), response.status_code, response.content
 
 
 @pytest.mark.parametrize(

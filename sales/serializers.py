@@ -33,6 +33,7 @@ def _is_credit_note(use: int) -> int:
 
 DOCUMENT_TYPE_RESOURCE = Resource(
     name="document_types",
+    permissions=("sales.view_documenttype",),
     attributes=[
         Attr("name", "name"),
         Attr("codeSii", "code"),
@@ -45,6 +46,7 @@ DOCUMENT_TYPE_RESOURCE = Resource(
 
 DOCUMENT_RESOURCE = Resource(
     name="documents",
+    permissions=("sales.view_document",),
     attributes=[
         Attr("emissionDate", "emission_date", date_to_unix),
         Attr("expirationDate", "expiration_date", date_to_unix, nullable=True),
@@ -66,6 +68,7 @@ DOCUMENT_RESOURCE = Resource(
 # The items of a seller's sales and returns: ``{href, id, name, number}``.
 SELLER_DOCUMENT_RESOURCE = Resource(
     name="seller_documents",
+    permissions=("sales.view_document", "sales.view_documenttype"),
     path="documents",
     attributes=[Attr("name", "document_type__name"), Attr("number", "number", schema=INTEGER)],
 )

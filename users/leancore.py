@@ -46,6 +46,8 @@ __all__ = ["history_update_from_payload", "leancore_user_payload", "urlpatterns"
 
 HISTORY_PERMISSION = "users.change_sales_history"
 VIEW_USER_PERMISSION = "users.view_user"
+# The history methods answer with the user's profile: the write and the read, both.
+HISTORY_PERMISSIONS = (HISTORY_PERMISSION, VIEW_USER_PERMISSION)
 
 # --- OpenAPI --------------------------------------------------------------------------------
 
@@ -133,7 +135,7 @@ class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
     nothing; answers the full Leancore user object.
     """
 
-    required_perms = (HISTORY_PERMISSION,)
+    required_perms = HISTORY_PERMISSIONS
 
     @extend_schema(
         operation_id="leancore_update_user_sales_history",

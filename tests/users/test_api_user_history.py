@@ -20,7 +20,7 @@ ENTRY = {
 @pytest.fixture
 def writer(db, api_client):
     account = UserFactory(username="integrator", office=None)
-    grant(account, "users.change_sales_history")
+    grant(account, "users.change_sales_history", "users.view_user")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(account)}")
     return account
 

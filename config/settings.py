@@ -187,6 +187,8 @@ SIMPLE_JWT = {
     # A token carries a hash of its user's password: changing the password (or rotating
     # an API client's secret) revokes every token issued before.
     "CHECK_REVOKE_TOKEN": True,
+    # simplejwt's tokens, but a time claim no date can hold (exp=1e20) is a 401, not a 500.
+    "AUTH_TOKEN_CLASSES": ("common.tokens.AccessToken",),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sales API (Bsale-compatible) and Leancore methods",

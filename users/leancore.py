@@ -12,7 +12,7 @@ import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,12 +26,15 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from common.errors import NotFound
 from common.openapi import ERROR_REF
+from common.tokens import (
+    AccessToken,
+    CheckedTokenRefreshSerializer,
+    CheckedTokenVerifySerializer,
+)
 from common.views import ReleasesResponseMixin
 from sales.services import MAX_HISTORY_ENTRIES
 from users.leancore_serializers import (
@@ -331,18 +334,6 @@ class OAuth2TokenView(ReleasesResponseMixin, APIView):
 # --- simplejwt ----------------------------------------------------------------------------
 
 
-class SafeTokenRefreshSerializer(TokenRefreshSerializer):
-    """simplejwt's refresh, but a refresh token of a deleted user is a 401, not a 500."""
-
-    def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise exceptions.AuthenticationFailed(
-                self.error_messages["no_active_account"], "no_active_account"
-            ) from None
-
-
 _TOKEN_PARSERS = [JSONParser, FormParser]
 
 urlpatterns = [
@@ -362,13 +353,15 @@ urlpatterns = [
     path(
         "api/token/refresh/",
         TokenRefreshView.as_view(
-            parser_classes=_TOKEN_PARSERS, serializer_class=SafeTokenRefreshSerializer
+            parser_classes=_TOKEN_PARSERS, serializer_class=CheckedTokenRefreshSerializer
         ),
         name="token_refresh",
     ),
     path(
         "api/token/verify/",
-        TokenVerifyView.as_view(parser_classes=_TOKEN_PARSERS),
+        TokenVerifyView.as_view(
+            parser_classes=_TOKEN_PARSERS, serializer_class=CheckedTokenVerifySerializer
+        ),
         name="token_verify",
     ),
 ]

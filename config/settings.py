@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",  # first: every log line has the request id
+    "common.middleware.ApiJsonErrorsMiddleware",  # API errors JSON, DEBUG pages included
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestBodyLimitMiddleware",
@@ -168,9 +169,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "common.openapi.BsaleAutoSchema",
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
-    # No OPTIONS self-description (it needs serializers, which Bsale resources do not use):
-    # OPTIONS is a 405 with an Allow header, like any undocumented method.
-    "DEFAULT_METADATA_CLASS": None,
+    # OPTIONS answers the methods a path allows, as its Allow header lists OPTIONS
+    # (DRF's SimpleMetadata needs serializers, which Bsale resources do not use).
+    "DEFAULT_METADATA_CLASS": "common.metadata.AllowedMethodsMetadata",
     # Bsale's limit: 3,000 requests per 300 s per client (user, or IP when anonymous).
     "DEFAULT_THROTTLE_CLASSES": ["common.throttling.ApiRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": API_THROTTLE_RATE},

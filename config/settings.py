@@ -164,7 +164,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.BsaleJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.ModelViewPermission"],
     "DEFAULT_RENDERER_CLASSES": ["common.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, but a key repeated in one object is a 400 (common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.renderers.JSONContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "common.openapi.BsaleAutoSchema",
@@ -207,6 +208,10 @@ SPECTACULAR_SETTINGS = {
         "common.openapi.add_components",
     ],
 }
+
+# A user's whole sales history is bounded: a write that would pass it is a 400
+# (sales.services; docs/history.md has the timings at the bound).
+SALES_HISTORY_MAX_ENTRIES_PER_USER = env.int("SALES_HISTORY_MAX_ENTRIES_PER_USER", default=20_000)
 
 # Sales summary: Bsale's subtotal includes tax by default; "net" switches it to net_amount.
 SALES_SUMMARY_SUBTOTAL = env.str("SALES_SUMMARY_SUBTOTAL", default="total")

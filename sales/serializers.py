@@ -102,7 +102,7 @@ def sales_summary_payload(summary: SalesSummary, base_url: str) -> dict:
     }
 
 
-def _json_number_sql(expression: str) -> str:
+def json_number_sql(expression: str) -> str:
     """SQL for a numeric's text as ``money_json`` writes it: ``255000.00`` -> ``255000.0``,
     ``150000.50`` -> ``150000.5`` (``expression`` already passed through ``trim_scale``)."""
     return (
@@ -125,14 +125,14 @@ def _summary_json_sql(per_seller: str) -> str:
     obj = (
         """'{"href":"' || %s || s.seller || '.json","id":' || s.seller"""
         f""" || ',"fullName":' || to_json(btrim({first} || ' ' || {last}))::text"""
-        f""" || ',"subtotal":' || {_json_number_sql("s.subtotal")}"""
-        f""" || ',"taxSubtotal":' || {_json_number_sql("s.tax")}"""
+        f""" || ',"subtotal":' || {json_number_sql("s.subtotal")}"""
+        f""" || ',"taxSubtotal":' || {json_number_sql("s.tax")}"""
         """ || ',"sales":{"href":"' || %s || s.seller || '/sales.json' || %s"""
         """ || '"},"returns":{"href":"' || %s || s.seller || '/returns.json'"""
         """ || %s || '"}}'"""
     )
     return (
-        f"SELECT {first}, {last}, s.seller, {obj}, {_json_number_sql('s.total')} FROM ("
+        f"SELECT {first}, {last}, s.seller, {obj}, {json_number_sql('s.total')} FROM ("
         "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax,"
         f" trim_scale(SUM(subtotal) OVER ()) AS total FROM ({per_seller}) p"
         f") s{join}"

@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +30,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from common.errors import NotFound
 from common.openapi import ERROR_REF
+from common.parsers import JSONParser
 from common.tokens import (
     AccessToken,
     CheckedTokenRefreshSerializer,
@@ -151,7 +152,9 @@ class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
         tags=["leancore"],
     )
     def post(self, request):
-        return Response(leancore_update_from_body(body=request.data, actor=request.user))
+        return Response(
+            leancore_update_from_body(body=request.data, actor=request.user, rendered=True)
+        )
 
 
 class LeancoreUserView(ReleasesResponseMixin, APIView):
@@ -187,6 +190,7 @@ class LeancoreUserView(ReleasesResponseMixin, APIView):
                 nit=params.get("nit"),
                 phone=params.get("phone"),
                 only_pk=only_pk,
+                rendered=True,
             )
         except NotFound:
             if only_pk is not None:

@@ -163,5 +163,7 @@ class UserViewSet(BsaleViewSet):
         if user is None:
             raise NotFound(f"There is no user with id {pk}.")
         return Response(
-            history_update_from_payload(user=user, payload=request.data, actor=request.user)
+            history_update_from_payload(
+                user=user, payload=request.data, actor=request.user, rendered=True
+            )
         )

@@ -119,3 +119,45 @@ def test_the_default_bound_holds_at_its_size(client):
     response = write(client, "v1", merchant, entries(1, start=DEFAULT_MAX_ENTRIES_PER_USER))
     assert_refused(response, bound=20_000, would_be=20_001)
     assert SalesHistoryEntry.objects.filter(user=merchant).count() == 20_000
+
+
+def _csv(merchant, count: int) -> str:
+    rows = [f"{merchant.uuid},900{i:07d},1,2024-03-01T00:{i:02d}:00,X\n" for i in range(count)]
+    return "user_id,nit,monto,fecha,emc\n" + "".join(rows)
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "write"])
+def test_the_import_command_stops_at_the_bound(small_bound, tmp_path, dry_run):
+    from django.core.management import CommandError, call_command
+
+    merchant = UserFactory()
+    path = tmp_path / "history.csv"
+    path.write_text(_csv(merchant, 6), encoding="utf-8")
+    args = [str(path), *(["--dry-run"] if dry_run else [])]
+    with pytest.raises(CommandError, match="at most 5 are allowed per user"):
+        call_command("import_sales_history", *args, stdout=_Sink(), stderr=_Sink())
+    assert not SalesHistoryEntry.objects.exists()
+
+
+class _Sink:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_admin_import_preview_stops_at_the_bound(small_bound, client, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.HISTORY_IMPORT_DIR = str(tmp_path / "uploads")
+    staff = UserFactory(is_staff=True, office=None)
+    grant(staff, "users.change_sales_history", "sales.view_saleshistoryentry")
+    browser = APIClient()
+    browser.force_login(staff)
+    merchant = UserFactory()
+    upload = SimpleUploadedFile("h.csv", _csv(merchant, 6).encode(), content_type="text/csv")
+    response = browser.post("/admin/sales/saleshistoryentry/import/", {"file": upload})
+    assert response.status_code == 200
+    assert "at most 5 are allowed per user" in response.content.decode()
+    assert not SalesHistoryEntry.objects.exists()

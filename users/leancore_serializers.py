@@ -98,17 +98,17 @@ def _history_json_sql(connection) -> str:
     row (docs/history.md).
     """
     table = connection.ops.quote_name(SalesHistoryEntry._meta.db_table)
-    local = "(h.date AT TIME ZONE %(tz)s)"
-    offset = f"EXTRACT(EPOCH FROM {local} - (h.date AT TIME ZONE 'UTC'))::int"
+    # The local time and its UTC offset (seconds) computed once per row (LATERAL): a
+    # named zone's conversion costs more than the rest of the row's text.
     fecha = (
-        f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        " || CASE WHEN EXTRACT(MICROSECONDS FROM h.date)::int %% 1000000 <> 0"
-        f" THEN '.' || to_char({local}, 'US') ELSE '' END"
-        f" || CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
-        f" || lpad((abs({offset}) / 3600)::text, 2, '0')"
-        f" || ':' || lpad((abs({offset}) %% 3600 / 60)::text, 2, '0')"
-        f" || CASE WHEN abs({offset}) %% 60 <> 0"
-        f" THEN ':' || lpad((abs({offset}) %% 60)::text, 2, '0') ELSE '' END"
+        "to_char(l.loc, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        " || CASE WHEN EXTRACT(MICROSECONDS FROM l.loc)::int %% 1000000 <> 0"
+        " THEN '.' || to_char(l.loc, 'US') ELSE '' END"
+        " || CASE WHEN o.off < 0 THEN '-' ELSE '+' END"
+        " || lpad((abs(o.off) / 3600)::text, 2, '0')"
+        " || ':' || lpad((abs(o.off) %% 3600 / 60)::text, 2, '0')"
+        " || CASE WHEN abs(o.off) %% 60 <> 0"
+        " THEN ':' || lpad((abs(o.off) %% 60)::text, 2, '0') ELSE '' END"
     )
     entry = (
         """'{"nit":' || to_json(h.nit)::text"""
@@ -119,7 +119,11 @@ def _history_json_sql(connection) -> str:
     return (
         f"SELECT '[' || COALESCE(string_agg({entry}, ','"
         " ORDER BY h.date, h.nit COLLATE \"C\", h.emc COLLATE \"C\"), '') || ']'"
-        f" FROM {table} h WHERE h.user_id = %(user)s"
+        f" FROM {table} h"
+        " CROSS JOIN LATERAL (SELECT h.date AT TIME ZONE %(tz)s AS loc) l"
+        " CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM l.loc - (h.date AT TIME ZONE 'UTC'))::int"
+        " AS off) o"
+        " WHERE h.user_id = %(user)s"
     )
 
 

@@ -344,6 +344,17 @@ def _check_bound(existing: int, plan: _Plan) -> None:
         )
 
 
+def check_history_room(*, user_pk: int, adding: int, removing: int = 0) -> None:
+    """The bound for writers that add entries one by one (the admin's forms): a 400-style
+    ``InvalidInput`` when ``adding`` more (and ``removing`` some) would pass it."""
+    if adding <= removing:
+        return
+    existing = SalesHistoryEntry.objects.filter(user_id=user_pk).count()
+    plan = _Plan(created=adding)
+    plan.stale = [None] * removing  # only counted
+    _check_bound(existing, plan)
+
+
 def _batches(items: Iterable, size: int):
     iterator = iter(items)
     while batch := list(islice(iterator, size)):

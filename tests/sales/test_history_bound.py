@@ -161,3 +161,53 @@ def test_the_admin_import_preview_stops_at_the_bound(small_bound, client, settin
     assert response.status_code == 200
     assert "at most 5 are allowed per user" in response.content.decode()
     assert not SalesHistoryEntry.objects.exists()
+
+
+def test_the_admin_forms_cannot_grow_a_history_past_the_bound(small_bound, staff_client):
+    from sales.models import SalesHistoryEntry as Entry
+    from tests.admin_helpers import admin_url, form_data
+    from users.models import User
+
+    merchant = UserFactory()
+    for i in range(5):
+        SalesHistoryEntryFactory(user=merchant, nit=f"900{i:07d}")
+    # The user page's inline: one entry more is an error on the page, nothing written.
+    url = admin_url(User, "change", merchant.pk)
+    data = form_data(staff_client.get(url), "user_form")
+    data.update(
+        {
+            "history-TOTAL_FORMS": str(int(data["history-TOTAL_FORMS"]) + 1),
+            f"history-{data['history-TOTAL_FORMS']}-nit": "890903939-5",
+            f"history-{data['history-TOTAL_FORMS']}-amount": "1.00",
+            f"history-{data['history-TOTAL_FORMS']}-date_0": "2024-03-01",
+            f"history-{data['history-TOTAL_FORMS']}-date_1": "10:30:00",
+            f"history-{data['history-TOTAL_FORMS']}-emc": "X",
+            f"history-{data['history-TOTAL_FORMS']}-user": str(merchant.pk),
+            "_save": "Save",
+        }
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    assert "at most 5 are allowed per user" in response.content.decode()
+    # The history entries' own add form.
+    url = admin_url(Entry, "add")
+    data = form_data(staff_client.get(url), "saleshistoryentry_form")
+    data.update(
+        user=str(merchant.pk),
+        nit="890903939-5",
+        amount="1.00",
+        date_0="2024-03-01",
+        date_1="10:30:00",
+        emc="X",
+        _save="Save",
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    assert "at most 5 are allowed per user" in response.content.decode()
+    assert Entry.objects.filter(user=merchant).count() == 5
+
+
+@pytest.fixture
+def staff_client(client, admin_user):
+    client.force_login(admin_user)
+    return client

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup test venv lint format bench clean
+.PHONY: run setup test venv lint format bench bench-history clean
 
 run: setup ## set everything up (venv, migrate, demo data, demo admin) and serve on :8000
 	@echo "Serving on http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/, API docs: /api/docs/)"
@@ -44,6 +44,9 @@ bench: venv $(BENCH_STAMP) ## benchmark on PostgreSQL (DATABASE_URL): ours vs th
 		&& apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "make bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(PY) -m bench $(BENCH_ARGS)
+
+bench-history: venv ## time the largest allowed sales history in-process (DATABASE_URL, migrated)
+	LOG_LEVEL=ERROR $(PY) -m bench.history_cap
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml requirements.lock
 	$(PY) -m pip install -q -c requirements.lock '.[dev,bench]'

@@ -12,6 +12,12 @@ while two stamps are unchanged, the user's own and a global one.
   groups or permissions (the admin, the services, the commands, a shell).
 - The global stamp changes when a group's or a permission's rows change, and on
   ``User.objects.filter(...).update(...)``, which sends no signal (``UserQuerySet``).
+- It also changes on every statement Django runs that writes one of the tables
+  permissions are read from (the user-group, user-permission and group-permission
+  tables, permissions, content types), seen by a wrapper on every database connection
+  (``watch_permission_tables``): the m2m signals miss the through models' own
+  ``QuerySet.delete()``, ``bulk_create()`` and ``update()``, and a cascade's fast
+  delete. A regular expression on a statement's first words, so reads cost nothing.
 
 The stamps are read before the user's row and stored with it, so an entry loaded while
 a change was being written is stale from the start. A change is stamped at once and
@@ -32,6 +38,7 @@ requests fetch the two stamps alone, not the user's row, and unpickle nothing bi
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Hashable
@@ -172,6 +179,56 @@ def invalidate(*, user_pks: list[Hashable] | None = None) -> None:
         return
     _restamp(keys)
     transaction.on_commit(lambda: _restamp(keys))
+
+
+# --- Writes to the permission tables, however Django makes them ------------------------------
+
+# The table a data-changing statement writes to, from its first words (Django's SQL on
+# every backend: INSERT INTO "t", INSERT OR IGNORE INTO "t", UPDATE "t", DELETE FROM "t").
+_WRITTEN_TABLE = re.compile(
+    r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM"
+    r"|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?[\"`]?(\w+)",
+    re.IGNORECASE,
+)
+_permission_tables: frozenset[str] | None = None
+
+
+def permission_tables() -> frozenset[str]:
+    """The tables a user's permissions are read from (common.authentication's query)."""
+    global _permission_tables
+    if _permission_tables is None:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group, Permission
+        from django.contrib.contenttypes.models import ContentType
+
+        user_model = get_user_model()
+        models = (
+            user_model.groups.through,
+            user_model.user_permissions.through,
+            Group.permissions.through,
+            Group,
+            Permission,
+            ContentType,
+        )
+        _permission_tables = frozenset(m._meta.db_table.lower() for m in models)
+    return _permission_tables
+
+
+def _invalidate_on_permission_writes(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    match = _WRITTEN_TABLE.match(sql) if isinstance(sql, str) else None
+    if match is not None and (
+        match.group(1).lower() in permission_tables()
+        or match.group(0).lstrip()[:8].upper() == "TRUNCATE"
+    ):
+        invalidate()  # whose rows changed is not in the statement: every entry
+    return result
+
+
+def watch_permission_tables(sender=None, connection=None, **kwargs) -> None:
+    """Add the wrapper to a connection (``connection_created``, and those open already)."""
+    if _invalidate_on_permission_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_invalidate_on_permission_writes)
 
 
 # --- Signal receivers (connected in users.apps.UsersConfig.ready) ----------------------------

@@ -194,6 +194,12 @@ def user_with_permissions(pk, *, rate_count=None):
     except ValidationError:
         return None
     connection = connections[router.db_for_read(user_model)]
+    if isinstance(pk, int):
+        # A signed token's user_id beyond the column's range names nobody (and SQLite
+        # would raise OverflowError binding it).
+        low, high = connection.ops.integer_field_range(user_model._meta.pk.get_internal_type())
+        if (low is not None and pk < low) or (high is not None and pk > high):
+            return None
     key = (connection.alias, connection.vendor)
     query = _queries.get(key)
     if query is None:

@@ -23,6 +23,7 @@ from django.db.models import Count, F, Min, QuerySet
 from rest_framework.request import Request
 
 from common.errors import InvalidInput, NotFound
+from common.permissions import require_perms
 from common.querysets import convert_row
 
 DEFAULT_LIMIT = 25
@@ -95,6 +96,10 @@ class Resource:
     relations: list[Relation] = field(default_factory=list)
     # URL path segment when it differs from ``name`` (e.g. a document's short form).
     path: str = ""
+    # What showing an object of it needs: its model's view permission, and that of any
+    # other model an attribute reads from (``document_type__name``). Checked for the
+    # resource itself and for every resource an ``expand`` path reaches.
+    permissions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.path = self.path or self.name
@@ -312,6 +317,24 @@ class Representation:
 
     columns: tuple[str, ...]
     plan: RowPlan
+    # (what, permission): every model the objects show, the resource's own and each
+    # expanded path's, e.g. ("expand=user.office", "offices.view_office").
+    permissions: tuple[tuple[str, str], ...] = ()
+
+    def check_permissions(self, user) -> None:
+        """A 403 naming the first part the user may not see and its missing permissions.
+
+        A relation that is not expanded shows only its ``href`` and ``id``, a column of
+        the object's own table, so it needs nothing more.
+        """
+        if not self.permissions or (user.is_active and user.is_superuser):
+            return
+        by_part: dict[str, list[str]] = {}
+        for what, perm in self.permissions:
+            by_part.setdefault(what, []).append(perm)
+        for what, perms in by_part.items():
+            extra = {"expand": [what.removeprefix("expand=")]} if what.startswith("expand=") else {}
+            require_perms(user, perms, what=what, errors=extra)
 
     @classmethod
     def for_request(
@@ -324,19 +347,41 @@ class Representation:
         key = (id(resource), base, fields, expand)
         cached = _REPRESENTATIONS.get(key)
         if cached is not None and cached[0] is resource:
-            return cached[1]
-        keys = parse_fields(fields, resource) if allow_fields else None
-        columns: list[str] = []
-        plan = RowPlan(resource, base, columns, keys=keys, expand=parse_expand(expand, resource))
-        representation = cls(columns=tuple(columns), plan=plan)
-        if len(_REPRESENTATIONS) >= _REPRESENTATIONS_MAX:
-            _REPRESENTATIONS.clear()
-        _REPRESENTATIONS[key] = (resource, representation)
+            representation = cached[1]
+        else:
+            keys = parse_fields(fields, resource) if allow_fields else None
+            tree = parse_expand(expand, resource)
+            columns: list[str] = []
+            plan = RowPlan(resource, base, columns, keys=keys, expand=tree)
+            representation = cls(
+                columns=tuple(columns),
+                plan=plan,
+                permissions=tuple(_needed_permissions(resource, tree)),
+            )
+            if len(_REPRESENTATIONS) >= _REPRESENTATIONS_MAX:
+                _REPRESENTATIONS.clear()
+            _REPRESENTATIONS[key] = (resource, representation)
+        # Per request: the shape is shared, the caller is not.
+        representation.check_permissions(request.user)
         return representation
 
     def rows(self, queryset: QuerySet) -> list[dict[str, Any]]:
         build = self.plan.build
         return [build(row) for row in queryset.values_list(*self.columns)]
+
+
+def _needed_permissions(resource: Resource, tree: ExpandTree, path: str = ""):
+    """(what, permission) for the resource (at the root) and every expanded relation."""
+    if not path:
+        for perm in resource.permissions:
+            yield f"Showing {resource.name.replace('_', ' ')}", perm
+    for relation in resource.relations:
+        if relation.key not in tree:
+            continue
+        dotted = f"{path}.{relation.key}" if path else relation.key
+        for perm in relation.resource.permissions:
+            yield f"expand={dotted}", perm
+        yield from _needed_permissions(relation.resource, tree[relation.key], dotted)
 
 
 # Representations by (resource, scheme and host, fields, expand): building the plan costs

@@ -33,6 +33,12 @@ class NotFound(InvalidInput):
     status_code = status.HTTP_404_NOT_FOUND
 
 
+class Forbidden(InvalidInput):
+    """Authenticated but not allowed: a 403 whose ``errors`` name the missing permissions."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+
+
 logger = logging.getLogger(__name__)
 
 # Database faults (server down or restarting, connection dropped, lock or statement

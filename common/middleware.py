@@ -98,6 +98,56 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+# --- API errors are JSON in every mode ------------------------------------------------------
+
+# The API's paths: the Bsale resources, the token and schema endpoints, the Leancore
+# methods, the health check. The admin and the rest keep Django's pages.
+API_PATH = re.compile(
+    r"/(?:v1|api|oauth2|update-user-sales-history|user|healthz)(?:[/.]|$)", re.IGNORECASE
+)
+_ERROR_SENTENCES = {
+    400: "Bad request.",
+    403: "Permission denied.",
+    405: "Method not allowed.",
+    500: "Internal server error.",
+}
+
+
+class ApiJsonErrorsMiddleware:
+    """An error answered under the API's paths is JSON, whatever produced it.
+
+    With ``DEBUG`` on, Django answers an unmatched URL (``/v1/users/%C2%84.json``), a
+    bad Host or a crash with its HTML debug pages (the ``handler404``/``handler500``
+    views serve only with ``DEBUG`` off). API clients, and the OpenAPI contract, expect
+    ``{"error": ...}``: any non-JSON error response under the API's paths is replaced,
+    keeping its status and headers such as ``Allow``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+            and API_PATH.match(request.path_info)
+        ):
+            status = response.status_code
+            message = (
+                f"Not found: {request.path}."
+                if status == 404
+                else _ERROR_SENTENCES.get(status, f"{response.reason_phrase}.")
+            )
+            replaced = JsonResponse(error_body(message), status=status)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    replaced[header] = response[header]
+            response.close()
+            return replaced
+        return response
+
+
 # --- Request body size ----------------------------------------------------------------------
 
 _CHUNK = 64 * 1024

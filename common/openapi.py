@@ -131,6 +131,18 @@ def expand_paths(resource: bsale.Resource, depth: int = bsale.MAX_EXPAND_DEPTH) 
     return paths
 
 
+def expand_permissions(resource: bsale.Resource) -> list[tuple[str, list[str]]]:
+    """Each expand path with the permissions it needs (every model on the path)."""
+    needed = []
+    for path in expand_paths(resource):
+        perms, current = [], resource
+        for part in path.split("."):
+            current = current.relation_by_lower[part.lower()].resource
+            perms += [p for p in current.permissions if p not in perms]
+        needed.append((path, perms))
+    return needed
+
+
 def representation_parameters(resource: bsale.Resource) -> list[OpenApiParameter]:
     keys = ", ".join(resource.keys)
     params = [
@@ -147,7 +159,12 @@ def representation_parameters(resource: bsale.Resource) -> list[OpenApiParameter
                 OpenApiTypes.STR,
                 description="Relations to expand, e.g. [office] or dot paths. One of: "
                 + ", ".join(expand_paths(resource))
-                + ".",
+                + ". Every model on an expanded path needs its view permission ("
+                + "; ".join(
+                    f"{path}: {', '.join(perms)}" for path, perms in expand_permissions(resource)
+                )
+                + "); without it the answer is a 403 naming the relation and the missing "
+                "permission. A relation that is not expanded shows only its href and id.",
             )
         )
     return params

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from common.bsale import Resource, detail_payload, list_payload
 from common.filters import filter_or_400
 from common.renderers import json_response
+from common.routers import ID_PATTERN
 from common.views import ReleasesResponseMixin
 
 
@@ -25,7 +26,7 @@ class BsaleViewSet(ReleasesResponseMixin, viewsets.GenericViewSet):
 
     resource: Resource
     filterset_class = None
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN  # what BsaleRouter matches anyway
 
     def get_authenticators(self):
         # DRF makes them anew for every request; they keep no state, so once per process.

@@ -4,6 +4,7 @@ from common.bsale import STATE, Attr, Resource, flag
 
 OFFICE_RESOURCE = Resource(
     name="offices",
+    permissions=("offices.view_office",),
     attributes=[
         Attr("name", "name"),
         Attr("description", "description"),

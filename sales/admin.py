@@ -14,6 +14,7 @@ Two pages beyond the models live in ``sales.admin_views``: the sales summary
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.db import models
@@ -23,10 +24,27 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from common.errors import InvalidInput
 from sales import admin_views
 from sales.models import Document, DocumentType, SalesHistoryEntry
+from sales.services import check_history_room
 from users.models import AuditEntry, User
 from users.services import audit_record
+
+
+class BoundedHistoryEntryForm(forms.ModelForm):
+    """A new entry must fit in its user's bounded history (sales.services)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        user = cleaned.get("user")
+        if self.instance.pk is None and user is not None:
+            try:
+                check_history_room(user_pk=user.pk, adding=1)
+            except InvalidInput as exc:
+                raise forms.ValidationError(exc.message) from None
+        return cleaned
+
 
 admin.site.site_header = _("Salesdesk back office")
 admin.site.site_title = _("Salesdesk")
@@ -213,6 +231,7 @@ class SalesHistoryEntryAdmin(admin.ModelAdmin):
     fields = ("user", "nit", "amount", "date", "emc", "created_at", "updated_at")
     readonly_fields = ("created_at", "updated_at")
     ordering = ("-id",)
+    form = BoundedHistoryEntryForm
     show_full_result_count = False
 
     def get_urls(self):

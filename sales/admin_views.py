@@ -359,6 +359,11 @@ def history_import_view(model_admin, request):
         elif not validated.entry_count:
             context["file_error"] = gettext("The file has no entries.")
         else:
+            try:
+                preview = _preview(validated, replace)
+            except InvalidInput as exc:  # e.g. a user's history would pass its bound
+                context["file_error"] = translate_message(str(exc))
+                return TemplateResponse(request, "admin/sales/history_import.html", context)
             token = store_upload(
                 request.session, data=data, name=upload.name, fmt=form.fmt, replace=replace
             )
@@ -369,7 +374,7 @@ def history_import_view(model_admin, request):
                 lines=validated.lines,
                 entry_count=validated.entry_count,
                 user_count=len(validated.users),
-                **_preview(validated, replace),
+                **preview,
             )
     return TemplateResponse(request, "admin/sales/history_import.html", context)
 
@@ -418,7 +423,7 @@ def _confirm(model_admin, request, token: str, changelist_url: str):
             request, gettext("A user was deleted during the import; nothing was written.")
         )
         return HttpResponseRedirect(request.path)
-    except InvalidInput as exc:  # pragma: no cover - validation already refused duplicates
+    except InvalidInput as exc:  # a history past its bound (duplicates were refused before)
         messages.error(request, translate_message(str(exc)))
         return HttpResponseRedirect(request.path)
     discard_upload(request.session, token)

@@ -33,6 +33,7 @@ def _is_credit_note(use: int) -> int:
 
 DOCUMENT_TYPE_RESOURCE = Resource(
     name="document_types",
+    permissions=("sales.view_documenttype",),
     attributes=[
         Attr("name", "name"),
         Attr("codeSii", "code"),
@@ -45,6 +46,7 @@ DOCUMENT_TYPE_RESOURCE = Resource(
 
 DOCUMENT_RESOURCE = Resource(
     name="documents",
+    permissions=("sales.view_document",),
     attributes=[
         Attr("emissionDate", "emission_date", date_to_unix),
         Attr("expirationDate", "expiration_date", date_to_unix, nullable=True),
@@ -66,6 +68,7 @@ DOCUMENT_RESOURCE = Resource(
 # The items of a seller's sales and returns: ``{href, id, name, number}``.
 SELLER_DOCUMENT_RESOURCE = Resource(
     name="seller_documents",
+    permissions=("sales.view_document", "sales.view_documenttype"),
     path="documents",
     attributes=[Attr("name", "document_type__name"), Attr("number", "number", schema=INTEGER)],
 )
@@ -99,7 +102,7 @@ def sales_summary_payload(summary: SalesSummary, base_url: str) -> dict:
     }
 
 
-def _json_number_sql(expression: str) -> str:
+def json_number_sql(expression: str) -> str:
     """SQL for a numeric's text as ``money_json`` writes it: ``255000.00`` -> ``255000.0``,
     ``150000.50`` -> ``150000.5`` (``expression`` already passed through ``trim_scale``)."""
     return (
@@ -122,14 +125,14 @@ def _summary_json_sql(per_seller: str) -> str:
     obj = (
         """'{"href":"' || %s || s.seller || '.json","id":' || s.seller"""
         f""" || ',"fullName":' || to_json(btrim({first} || ' ' || {last}))::text"""
-        f""" || ',"subtotal":' || {_json_number_sql("s.subtotal")}"""
-        f""" || ',"taxSubtotal":' || {_json_number_sql("s.tax")}"""
+        f""" || ',"subtotal":' || {json_number_sql("s.subtotal")}"""
+        f""" || ',"taxSubtotal":' || {json_number_sql("s.tax")}"""
         """ || ',"sales":{"href":"' || %s || s.seller || '/sales.json' || %s"""
         """ || '"},"returns":{"href":"' || %s || s.seller || '/returns.json'"""
         """ || %s || '"}}'"""
     )
     return (
-        f"SELECT {first}, {last}, s.seller, {obj}, {_json_number_sql('s.total')} FROM ("
+        f"SELECT {first}, {last}, s.seller, {obj}, {json_number_sql('s.total')} FROM ("
         "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax,"
         f" trim_scale(SUM(subtotal) OVER ()) AS total FROM ({per_seller}) p"
         f") s{join}"

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
@@ -27,6 +28,9 @@ from users.models import AuditEntry, User
 from users.services import audit_record
 
 MAX_HISTORY_ENTRIES = 10_000
+# A user's whole history is bounded (settings.SALES_HISTORY_MAX_ENTRIES_PER_USER, default
+# this): every write and every GET /user answers all of it. docs/history.md has the timings.
+DEFAULT_MAX_ENTRIES_PER_USER = 20_000
 NIT_MAX_LENGTH = SalesHistoryEntry._meta.get_field("nit").max_length
 EMC_MAX_LENGTH = SalesHistoryEntry._meta.get_field("emc").max_length
 ENTRY_KEYS = ("nit", "monto", "fecha", "emc")
@@ -250,13 +254,49 @@ def _check_no_duplicates(entries: Sequence[HistoryEntryData]) -> None:
         raise InvalidInput("history has duplicate entries (same nit, fecha and emc).")
 
 
-def _existing_history(user: User) -> dict[_Key, tuple[int, Decimal]]:
-    return {
+def _existing_history(
+    user: User, entries: Sequence[HistoryEntryData] | None = None
+) -> tuple[dict[_Key, tuple[int, Decimal]], int]:
+    """The user's entries by key, and how many the user has.
+
+    A merge only needs the entries it touches: given ``entries``, on PostgreSQL only
+    those with the same keys are read (the four arrays joined on the unique index) and
+    the rest is counted, so a small merge into the largest history stays small. Elsewhere,
+    and for a replace (``entries`` None), the whole history is read.
+    """
+    rows = SalesHistoryEntry.objects.filter(user_id=user.pk)
+    connection = connections[router.db_for_read(SalesHistoryEntry)]
+    if entries is not None and connection.vendor == "postgresql":
+        meta = SalesHistoryEntry._meta
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT h.id, h.nit, h.date, h.emc, h.amount, c.n FROM"
+                f" (SELECT COUNT(*) AS n FROM {table} WHERE user_id = %s) c LEFT JOIN"
+                f" ({table} h JOIN unnest(%s::text[], %s::timestamptz[], %s::text[])"
+                " AS e(nit, date, emc) ON h.nit = e.nit AND h.date = e.date AND h.emc = e.emc"
+                " AND h.user_id = %s) ON true",
+                [
+                    user.pk,
+                    [entry.nit for entry in entries],
+                    [entry.date for entry in entries],
+                    [entry.emc for entry in entries],
+                    user.pk,
+                ],
+            )
+            found = cursor.fetchall()
+        existing = {
+            (nit, when, emc): (pk, amount)
+            for pk, nit, when, emc, amount, _n in found
+            if pk is not None
+        }
+        return existing, found[0][5]
+    existing = {
         (nit, when, emc): (pk, amount)
-        for pk, nit, when, emc, amount in SalesHistoryEntry.objects.filter(
-            user_id=user.pk
-        ).values_list("pk", "nit", "date", "emc", "amount")
+        for pk, nit, when, emc, amount in rows.values_list("pk", "nit", "date", "emc", "amount")
     }
+    return existing, len(existing)
 
 
 def _plan(
@@ -288,6 +328,33 @@ def _plan(
     return plan
 
 
+def max_entries_per_user() -> int:
+    return getattr(settings, "SALES_HISTORY_MAX_ENTRIES_PER_USER", DEFAULT_MAX_ENTRIES_PER_USER)
+
+
+def _check_bound(existing: int, plan: _Plan) -> None:
+    """400 when the history would outgrow the per-user bound (nothing is written)."""
+    bound = max_entries_per_user()
+    would_be = existing + plan.created - len(plan.stale)
+    if would_be > bound and would_be > existing:
+        raise InvalidInput(
+            f"The user's history would have {would_be} entries (it has {existing}); "
+            f"at most {bound} are allowed per user.",
+            {"history": [f"would have {would_be} entries; at most {bound} per user"]},
+        )
+
+
+def check_history_room(*, user_pk: int, adding: int, removing: int = 0) -> None:
+    """The bound for writers that add entries one by one (the admin's forms): a 400-style
+    ``InvalidInput`` when ``adding`` more (and ``removing`` some) would pass it."""
+    if adding <= removing:
+        return
+    existing = SalesHistoryEntry.objects.filter(user_id=user_pk).count()
+    plan = _Plan(created=adding)
+    plan.stale = [None] * removing  # only counted
+    _check_bound(existing, plan)
+
+
 def _batches(items: Iterable, size: int):
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -299,7 +366,10 @@ def sales_history_preview(
 ) -> dict[str, int]:
     """What ``sales_history_update`` would do (created/updated/deleted/unchanged), read-only."""
     _check_no_duplicates(entries)
-    return _plan(_existing_history(user), entries, replace).counts()
+    existing, count = _existing_history(user, None if replace else entries)
+    plan = _plan(existing, entries, replace)
+    _check_bound(count, plan)
+    return plan.counts()
 
 
 @transaction.atomic
@@ -326,7 +396,10 @@ def sales_history_update(
     _check_no_duplicates(entries)
 
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
-    plan = _plan(_existing_history(user), entries, replace)
+    existing, count = _existing_history(user, None if replace else entries)
+    plan = _plan(existing, entries, replace)
+    # Under the row lock: concurrent merges cannot both pass the bound.
+    _check_bound(count, plan)
 
     for batch in _batches((pk for _key, pk, _amount in plan.stale), DELETE_BATCH_SIZE):
         SalesHistoryEntry.objects.filter(pk__in=batch).delete()

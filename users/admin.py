@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -20,9 +22,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from common.errors import InvalidInput
 from common.money import CENT
 from sales.admin import ProtectedDeleteMixin, audit_history, history_entry_json
 from sales.models import SalesHistoryEntry
+from sales.services import check_history_room
 from users.models import AuditEntry, User
 from users.services import audit_record, user_quota_update
 
@@ -38,8 +42,26 @@ def _short_json(value, length: int = 160) -> str:
     return Truncator(json.dumps(value, ensure_ascii=False)).chars(length)
 
 
+class BoundedHistoryFormSet(BaseInlineFormSet):
+    """Entries added here must fit in the user's bounded history (sales.services)."""
+
+    def clean(self):
+        super().clean()
+        if self.instance is None or self.instance.pk is None:
+            return
+        added = sum(
+            1 for f in self.extra_forms if f.has_changed() and not self._should_delete_form(f)
+        )
+        removed = sum(1 for f in self.initial_forms if self._should_delete_form(f))
+        try:
+            check_history_room(user_pk=self.instance.pk, adding=added, removing=removed)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 class SalesHistoryInline(admin.TabularInline):
     model = SalesHistoryEntry
+    formset = BoundedHistoryFormSet
     fields = ("nit", "amount", "date", "emc")
     extra = 0
     verbose_name = _("sales history entry")

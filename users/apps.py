@@ -10,6 +10,8 @@ class UsersConfig(AppConfig):
         # Cached authentication entries go stale when a user, its groups or its
         # permissions change (common.auth_cache).
         from django.contrib.auth.models import Group, Permission
+        from django.db import connections
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from common import auth_cache
@@ -32,3 +34,10 @@ class UsersConfig(AppConfig):
             sender=Group.permissions.through,
             dispatch_uid="auth-group-perms",
         )
+        # Writes the signals miss (a through model's QuerySet.delete(), bulk_create(),
+        # update(); a cascade's fast delete): seen on the connection itself.
+        connection_created.connect(
+            auth_cache.watch_permission_tables, dispatch_uid="auth-permission-tables"
+        )
+        for connection in connections.all(initialized_only=True):
+            auth_cache.watch_permission_tables(connection=connection)

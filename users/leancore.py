@@ -12,7 +12,7 @@ import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,16 +22,20 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from common.errors import NotFound
 from common.openapi import ERROR_REF
+from common.parsers import JSONParser
+from common.tokens import (
+    AccessToken,
+    CheckedTokenRefreshSerializer,
+    CheckedTokenVerifySerializer,
+)
 from common.views import ReleasesResponseMixin
 from sales.services import MAX_HISTORY_ENTRIES
 from users.leancore_serializers import (
@@ -46,6 +50,8 @@ __all__ = ["history_update_from_payload", "leancore_user_payload", "urlpatterns"
 
 HISTORY_PERMISSION = "users.change_sales_history"
 VIEW_USER_PERMISSION = "users.view_user"
+# The history methods answer with the user's profile: the write and the read, both.
+HISTORY_PERMISSIONS = (HISTORY_PERMISSION, VIEW_USER_PERMISSION)
 
 # --- OpenAPI --------------------------------------------------------------------------------
 
@@ -133,7 +139,7 @@ class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
     nothing; answers the full Leancore user object.
     """
 
-    required_perms = (HISTORY_PERMISSION,)
+    required_perms = HISTORY_PERMISSIONS
 
     @extend_schema(
         operation_id="leancore_update_user_sales_history",
@@ -146,7 +152,9 @@ class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
         tags=["leancore"],
     )
     def post(self, request):
-        return Response(leancore_update_from_body(body=request.data, actor=request.user))
+        return Response(
+            leancore_update_from_body(body=request.data, actor=request.user, rendered=True)
+        )
 
 
 class LeancoreUserView(ReleasesResponseMixin, APIView):
@@ -182,6 +190,7 @@ class LeancoreUserView(ReleasesResponseMixin, APIView):
                 nit=params.get("nit"),
                 phone=params.get("phone"),
                 only_pk=only_pk,
+                rendered=True,
             )
         except NotFound:
             if only_pk is not None:
@@ -329,18 +338,6 @@ class OAuth2TokenView(ReleasesResponseMixin, APIView):
 # --- simplejwt ----------------------------------------------------------------------------
 
 
-class SafeTokenRefreshSerializer(TokenRefreshSerializer):
-    """simplejwt's refresh, but a refresh token of a deleted user is a 401, not a 500."""
-
-    def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise exceptions.AuthenticationFailed(
-                self.error_messages["no_active_account"], "no_active_account"
-            ) from None
-
-
 _TOKEN_PARSERS = [JSONParser, FormParser]
 
 urlpatterns = [
@@ -360,13 +357,15 @@ urlpatterns = [
     path(
         "api/token/refresh/",
         TokenRefreshView.as_view(
-            parser_classes=_TOKEN_PARSERS, serializer_class=SafeTokenRefreshSerializer
+            parser_classes=_TOKEN_PARSERS, serializer_class=CheckedTokenRefreshSerializer
         ),
         name="token_refresh",
     ),
     path(
         "api/token/verify/",
-        TokenVerifyView.as_view(parser_classes=_TOKEN_PARSERS),
+        TokenVerifyView.as_view(
+            parser_classes=_TOKEN_PARSERS, serializer_class=CheckedTokenVerifySerializer
+        ),
         name="token_verify",
     ),
 ]

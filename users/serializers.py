@@ -9,6 +9,7 @@ def _state(is_active: bool) -> int:
 
 USER_RESOURCE = Resource(
     name="users",
+    permissions=("users.view_user",),
     attributes=[
         Attr("firstName", "first_name"),
         Attr("lastName", "last_name"),

@@ -20,7 +20,12 @@ from sales.models import DocumentUse
 from sales.selectors import seller_documents
 from sales.serializers import SELLER_DOCUMENT_RESOURCE, sales_summary_json
 from users.filters import UserFilter
-from users.leancore import LEANCORE_USER_SCHEMA, UPDATE_REQUEST_SCHEMA, history_update_from_payload
+from users.leancore import (
+    HISTORY_PERMISSIONS,
+    LEANCORE_USER_SCHEMA,
+    UPDATE_REQUEST_SCHEMA,
+    history_update_from_payload,
+)
 from users.models import User
 from users.selectors import user_list
 from users.serializers import USER_RESOURCE
@@ -90,7 +95,8 @@ class UserViewSet(BsaleViewSet):
         if self.action in ("sales_summary", "sales", "returns"):
             return ("users.view_user", "sales.view_document")
         if self.action == "history":
-            return ("users.change_sales_history",)
+            # The write answers with the user's profile: it is a read too.
+            return HISTORY_PERMISSIONS
         return None  # the model's view permission
 
     def _require_user(self, user_id: int) -> None:
@@ -157,5 +163,7 @@ class UserViewSet(BsaleViewSet):
         if user is None:
             raise NotFound(f"There is no user with id {pk}.")
         return Response(
-            history_update_from_payload(user=user, payload=request.data, actor=request.user)
+            history_update_from_payload(
+                user=user, payload=request.data, actor=request.user, rendered=True
+            )
         )

@@ -407,3 +407,87 @@ def test_the_limit_holds_when_authentication_counts(redis_on, settings, reader):
     # Refused requests do not count; another client has a budget of its own.
     other = UserFactory(office=None, is_superuser=True)
     assert get(bearer(token_for(other)), COUNT).status_code == 200
+
+
+# --- Writes the m2m signals never see: through models' querysets, cascades, renames --------
+
+_UserPerms = User.user_permissions.through
+_UserGroups = User.groups.through
+_GroupPerms = Group.permissions.through
+
+
+def _view_user() -> Permission:
+    return Permission.objects.get(content_type__app_label="users", codename="view_user")
+
+
+REVOCATIONS = {
+    "user permission: through queryset delete": lambda user, group: _UserPerms.objects.filter(
+        user=user, permission=_view_user()
+    ).delete(),
+    "user permission: through queryset update": lambda user, group: _UserPerms.objects.filter(
+        user=user, permission=_view_user()
+    ).update(permission=Permission.objects.get(codename="add_user")),
+    "group permission: through queryset delete": lambda user, group: _GroupPerms.objects.filter(
+        group=group, permission=_view_user()
+    ).delete(),
+    "group permissions: clear": lambda user, group: group.permissions.clear(),
+    "user groups: through queryset delete": lambda user, group: _UserGroups.objects.filter(
+        user=user
+    ).delete(),
+    "user groups: through raw delete": lambda user, group: _UserGroups.objects.filter(
+        group=group
+    )._raw_delete(_UserGroups.objects.db),
+    "group deleted": lambda user, group: group.delete(),
+    "group deleted with a queryset": lambda user, group: Group.objects.filter(pk=group.pk).delete(),
+    "permission deleted": lambda user, group: _view_user().delete(),
+    "permission renamed with a queryset": lambda user, group: Permission.objects.filter(
+        pk=_view_user().pk
+    ).update(codename="view_user_renamed"),
+}
+
+
+@pytest.mark.parametrize("revoke", list(REVOCATIONS), ids=list(REVOCATIONS))
+def test_revoked_through_the_tables_counts_at_once(cache_on, db, revoke):
+    group = Group.objects.create(name="readers")
+    group.permissions.add(_view_user())
+    by_group = UserFactory(office=None)
+    by_group.groups.add(group)
+    own = UserFactory(office=None)
+    own.user_permissions.add(_view_user())
+    clients = {who: bearer(token_for(who)) for who in (by_group, own)}
+    for client in clients.values():
+        assert get(client, COUNT).status_code == 200  # now cached
+    user = own if revoke.startswith("user permission") else by_group
+    REVOCATIONS[revoke](user, group)
+    assert_error(get(clients[user], COUNT), 403)
+
+
+@pytest.mark.parametrize("how", ["user permissions", "user groups", "group permissions"])
+def test_granted_with_bulk_create_counts_at_once(cache_on, db, how):
+    group = Group.objects.create(name="readers")
+    user = UserFactory(office=None)
+    client = bearer(token_for(user))
+    assert_error(get(client, COUNT), 403)  # cached without the permission
+    if how == "user permissions":
+        _UserPerms.objects.bulk_create([_UserPerms(user=user, permission=_view_user())])
+    elif how == "user groups":
+        group.permissions.add(_view_user())
+        assert_error(get(client, COUNT), 403)
+        _UserGroups.objects.bulk_create([_UserGroups(user=user, group=group)])
+    else:
+        user.groups.add(group)
+        assert_error(get(client, COUNT), 403)
+        _GroupPerms.objects.bulk_create([_GroupPerms(group=group, permission=_view_user())])
+    assert get(client, COUNT).status_code == 200
+
+
+def test_reads_and_other_writes_leave_the_entries_alone(client_of, reader, monkeypatch):
+    calls = []
+    monkeypatch.setattr(auth_cache, "invalidate", lambda **kw: calls.append(kw))
+    list(Permission.objects.all())
+    list(_UserPerms.objects.all())
+    UserFactory.build(office=None)
+    from tests.factories import OfficeFactory
+
+    OfficeFactory()
+    assert calls == []

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.views import ReleasesResponseMixin
-from tests.conftest import grant, token_for
+from tests.conftest import READ_PERMS, grant, token_for
 from tests.factories import UserFactory
 
 HOST = "testserver"
@@ -36,7 +36,7 @@ def collector_off():
 @pytest.fixture
 def token(db):
     account = UserFactory(username="client", office=None)
-    grant(account, "users.view_user", "sales.view_document", "users.change_sales_history")
+    grant(account, *READ_PERMS, "users.change_sales_history")
     return token_for(account)
 
 

@@ -77,7 +77,7 @@ def test_concurrent_service_calls_for_one_user_lose_nothing():
 def test_concurrent_requests_for_one_user_through_a_live_server_lose_nothing(live_server):
     merchant = UserFactory(office=None)
     integrator = UserFactory(office=None)
-    grant(integrator, "users.change_sales_history")
+    grant(integrator, "users.change_sales_history", "users.view_user")
     token = token_for(integrator)
     url = f"{live_server.url}/update-user-sales-history"
     statuses: list[int] = []

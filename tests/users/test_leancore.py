@@ -56,7 +56,7 @@ def _lima(settings):
 def integrator(db):
     """An API client allowed to update sales history."""
     user = UserFactory(username="leancore", office=None)
-    grant(user, "users.change_sales_history")
+    grant(user, "users.change_sales_history", "users.view_user")
     return user
 
 

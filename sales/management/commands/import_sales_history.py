@@ -32,6 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import reset_queries, transaction
 from tqdm import tqdm
 
+from common.errors import InvalidInput
 from sales.history_import import (
     FORMATS,
     LOOKUP_BATCH,
@@ -366,6 +367,10 @@ class Command(BaseCommand):
                                 replace=replace,
                                 **kwargs,
                             )
+                        except InvalidInput as exc:  # e.g. the history's bound
+                            raise CommandError(
+                                f"User {user_uuid}: {exc} Nothing was written."
+                            ) from None
                         except User.DoesNotExist:
                             raise CommandError(
                                 f"User {user_uuid} was deleted during the import; "

@@ -159,3 +159,30 @@ class SalesHistoryEntry(models.Model):
     def save(self, *args, **kwargs):
         self.updated_at = timezone.now()
         super().save(*args, **kwargs)
+
+
+class PendingHistoryImport(models.Model):
+    """An admin's validated history upload between its preview and its confirmation.
+
+    In the database rather than on the web host's disk: the confirmation may reach another
+    host than the preview did (docs/deployment.md). Only the uploader's session knows the
+    token; rows past ``expires_at`` are deleted whenever a new upload is stored.
+    """
+
+    token = models.CharField(primary_key=True, max_length=32, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    name = models.CharField(max_length=200)
+    fmt = models.CharField(max_length=8)
+    replace = models.BooleanField(default=False)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        default_permissions = ()  # nobody edits these: the import page manages them
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,7 +2,7 @@
 
 The primary (``default``) takes every write and every read, except the reads of a request
 that ``ReplicaRoutingMiddleware`` marked as replica-safe: a GET or HEAD of the read API
-(``settings.REPLICA_READ_PATHS``, ``/v1/`` by default). Such a request reads a healthy
+(``settings.REPLICA_READ_PATHS``: ``/v1/`` and Leancore's ``/user`` by default). Such a request reads a healthy
 replica until it writes something; from its first write on it reads the primary, so it
 sees what it wrote. The admin, the Leancore methods that write, management commands, jobs
 and the token lookups of ``common.authentication`` (a deactivated user must be refused at
@@ -126,8 +126,12 @@ class PrimaryReplicaRouter:
 
 
 def _replica_allowed(request) -> bool:
-    return request.method in ("GET", "HEAD") and request.path.startswith(
-        tuple(settings.REPLICA_READ_PATHS)
+    """A GET or HEAD of ``REPLICA_READ_PATHS`` (ending in "/": a prefix; else the path)."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    path = request.path
+    return any(
+        path == p or (p.endswith("/") and path.startswith(p)) for p in settings.REPLICA_READ_PATHS
     )
 
 

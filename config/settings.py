@@ -122,8 +122,9 @@ DATABASE_ROUTERS = ["common.db_router.PrimaryReplicaRouter"]
 # A replica further behind than this is skipped; its health is checked at most this often.
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
 REPLICA_HEALTH_SECONDS = env.float("REPLICA_HEALTH_SECONDS", default=2.0)
-# GET/HEAD requests under these paths may read a replica (the read API, not the admin).
-REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=["/v1/"])
+# GET/HEAD requests of these paths may read a replica (the read APIs, not the admin);
+# a path ending in "/" is a prefix.
+REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=["/v1/", "/user"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
@@ -159,7 +160,8 @@ USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# nginx serves these files itself in front of the web hosts (deploy/nginx/salesdesk.conf).
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,12 +1,12 @@
 """Read replicas: which database a query goes to (``DATABASE_ROUTERS``).
 
 The primary (``default``) takes every write and every read, except the reads of a request
-that ``ReplicaRoutingMiddleware`` marked as replica-safe: a GET or HEAD of the read API
-(``settings.REPLICA_READ_PATHS``: ``/v1/`` and Leancore's ``/user`` by default). Such a request reads a healthy
-replica until it writes something; from its first write on it reads the primary, so it
-sees what it wrote. The admin, the Leancore methods that write, management commands, jobs
-and the token lookups of ``common.authentication`` (a deactivated user must be refused at
-once) all read the primary.
+that ``ReplicaRoutingMiddleware`` marked as replica-safe: a GET or HEAD of the read APIs
+(``settings.REPLICA_READ_PATHS``: ``/v1/`` and Leancore's ``/user`` by default). Such a
+request reads one healthy replica (chosen at its first read) until it writes something;
+from its first write on it reads the primary, so it sees what it wrote. The admin, the
+Leancore methods that write, management commands, jobs and the token lookups of
+``common.authentication`` (a deactivated user must be refused at once) read the primary.
 
 A replica is healthy when it answers and its replay lags at most
 ``settings.REPLICA_MAX_LAG_SECONDS``; the answer is kept per process for
@@ -48,6 +48,7 @@ class RequestRouting:
 
     replica_allowed: bool = False
     wrote: bool = False
+    replica: str | None = None  # chosen at the request's first read
     replicas_used: set[str] = field(default_factory=set)
 
 
@@ -105,12 +106,15 @@ class PrimaryReplicaRouter:
         state = _routing.get()
         if state is None or not state.replica_allowed or state.wrote:
             return PRIMARY
-        healthy = [alias for alias in replica_aliases() if replica_is_healthy(alias)]
-        if not healthy:
-            return PRIMARY
-        alias = random.choice(healthy)
-        state.replicas_used.add(alias)
-        return alias
+        if state.replica is None:
+            # One replica for the whole request: its queries see one consistent state.
+            healthy = [alias for alias in replica_aliases() if replica_is_healthy(alias)]
+            if not healthy:
+                state.replica_allowed = False
+                return PRIMARY
+            state.replica = random.choice(healthy)
+            state.replicas_used.add(state.replica)
+        return state.replica
 
     def db_for_write(self, model, **hints):
         state = _routing.get()

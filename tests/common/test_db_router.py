@@ -145,3 +145,23 @@ def test_the_replica_lag_query_runs_on_this_database(replica_alias):
     # On PostgreSQL the real query runs (a primary is never behind); SQLite reports 0.
     assert db_router._lag_seconds(replica_alias) == 0.0
     assert db_router.replica_is_healthy(replica_alias) is True
+
+
+def test_a_request_keeps_to_one_replica(replica_alias, settings):
+    # Two replicas: a request's queries all read the one picked first (one consistent state).
+    connections["replica_other"] = connections["default"]
+    settings.DATABASE_REPLICAS = [replica_alias, "replica_other"]
+    router = db_router.PrimaryReplicaRouter()
+    try:
+        picked = set()
+        for _ in range(20):
+            token = db_router._routing.set(db_router.RequestRouting(replica_allowed=True))
+            try:
+                first = router.db_for_read(User)
+                assert {router.db_for_read(User) for _ in range(10)} == {first}
+                picked.add(first)
+            finally:
+                db_router._routing.reset(token)
+        assert picked == {replica_alias, "replica_other"}  # spread over requests
+    finally:
+        del connections["replica_other"]

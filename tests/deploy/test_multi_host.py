@@ -133,6 +133,8 @@ def test_plain_http_redirects_and_static_files_come_from_nginx(stack):
     css = requests.get(stack.base + "/static/admin/css/base.css", verify=False)
     assert css.status_code == 200 and "immutable" in css.headers["Cache-Control"]
     assert "X-Request-ID" not in css.headers  # no web host saw it
+    missing = requests.get(stack.base + "/static/admin/css/nope.css", verify=False)
+    _assert_json_error(missing.status_code, missing.headers, missing.content, 404)
 
 
 def test_the_admin_import_previewed_on_one_host_is_confirmed_on_the_other(stack):

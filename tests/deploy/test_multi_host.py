@@ -22,6 +22,7 @@ import time
 import uuid
 
 import pytest
+import redis
 import requests
 
 from tests.deploy.stack import StackError, manage, missing_parts, multi_host_stack
@@ -38,8 +39,13 @@ import json
 from rest_framework_simplejwt.tokens import AccessToken
 from users.models import User
 ops = User.objects.create_superuser("ops", "ops@example.com", {PASSWORD!r})
-merchant = User.objects.exclude(pk=ops.pk).order_by("pk").first()
-print(json.dumps({{"token": str(AccessToken.for_user(ops)), "merchant": str(merchant.uuid)}}))
+leaver = User.objects.create_superuser("leaver", "leaver@example.com", {PASSWORD!r})
+merchant = User.objects.exclude(pk__in=[ops.pk, leaver.pk]).order_by("pk").first()
+print(json.dumps({{
+    "token": str(AccessToken.for_user(ops)),
+    "leaver_token": str(AccessToken.for_user(leaver)),
+    "merchant": str(merchant.uuid),
+}}))
 """
 HISTORY_HEADER = "user_id,nit,monto,fecha,emc\n"
 
@@ -211,6 +217,19 @@ def test_a_write_on_one_host_is_read_back_on_the_other_from_the_replica(stack):
         second = f"w2-{uuid.uuid4().hex[:8]}"
         _write_history(host_a, stack, second)
         assert second not in _emcs_on(host_b, stack)  # from the replica
+
+        # Authentication reads the primary: an account deactivated there is refused at
+        # once, though the replica (still in use) has it active. (SQL, and the Redis
+        # authentication cache emptied: no Django signal involved.)
+        stack.pg.query(
+            stack.pg.primary_port,
+            "UPDATE users_user SET is_active = false WHERE username = 'leaver' RETURNING 1",
+        )
+        if "REDIS_URL" in stack.env:
+            redis.Redis.from_url(stack.env["REDIS_URL"]).flushdb()
+        leaver = {"access_token": stack.data["leaver_token"]}
+        assert on_host(host_b, "GET", "/v1/offices.json", headers=leaver).status_code == 401
+        assert second not in _emcs_on(host_b, stack)  # the replica was still being read
         time.sleep(5)
         assert second in _emcs_on(host_b, stack)  # too far behind: the primary
     finally:

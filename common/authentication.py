@@ -14,7 +14,7 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connections, router
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.base import ModelState
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -193,7 +193,9 @@ def user_with_permissions(pk, *, rate_count=None):
         pk = user_model._meta.pk.to_python(pk)
     except ValidationError:
         return None
-    connection = connections[router.db_for_read(user_model)]
+    # Always the primary, never a read replica (common.db_router): a user deactivated or
+    # a token revoked a moment ago must be refused now, not after the replica's lag.
+    connection = connections[DEFAULT_DB_ALIAS]
     if isinstance(pk, int):
         # A signed token's user_id beyond the column's range names nobody (and SQLite
         # would raise OverflowError binding it).

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestBodyLimitMiddleware",
     "common.middleware.DatabaseUnavailableMiddleware",
+    "common.db_router.ReplicaRoutingMiddleware",  # which database this request reads
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "common.middleware.ApiLanguageMiddleware",
@@ -104,6 +105,27 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
 else:
     # SQLite: wait for the writer lock instead of failing at once under concurrent requests.
     _db.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+# Read replicas (docs/deployment.md): DATABASE_REPLICA_URLS, comma-separated, zero or more.
+# The API's GETs read a healthy one (common.db_router); everything else reads the primary.
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _alias = f"replica{_number}"
+    _replica = environ.Env.db_url_config(_url)
+    _replica["CONN_MAX_AGE"] = _db.get("CONN_MAX_AGE", 0)
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # A replica that does not answer is skipped: do not wait long to find out.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # Tests run against the primary's test database (pytest-django creates no other).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[_alias] = _replica
+    DATABASE_REPLICAS.append(_alias)
+DATABASE_ROUTERS = ["common.db_router.PrimaryReplicaRouter"]
+# A replica further behind than this is skipped; its health is checked at most this often.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_HEALTH_SECONDS = env.float("REPLICA_HEALTH_SECONDS", default=2.0)
+# GET/HEAD requests of these paths may read a replica (the read APIs, not the admin);
+# a path ending in "/" is a prefix.
+REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=["/v1/", "/user"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
@@ -139,7 +161,8 @@ USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# nginx serves these files itself in front of the web hosts (deploy/nginx/salesdesk.conf).
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

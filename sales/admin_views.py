@@ -365,7 +365,12 @@ def history_import_view(model_admin, request):
                 context["file_error"] = translate_message(str(exc))
                 return TemplateResponse(request, "admin/sales/history_import.html", context)
             token = store_upload(
-                request.session, data=data, name=upload.name, fmt=form.fmt, replace=replace
+                request.session,
+                owner=request.user,
+                data=data,
+                name=upload.name,
+                fmt=form.fmt,
+                replace=replace,
             )
             context.update(
                 token=token,
@@ -384,7 +389,7 @@ def _confirm(model_admin, request, token: str, changelist_url: str):
         discard_upload(request.session, token)
         messages.info(request, gettext("The import was cancelled; nothing was written."))
         return HttpResponseRedirect(request.path)
-    pending = load_upload(request.session, token)
+    pending = load_upload(request.session, token, owner=request.user)
     if pending is None:
         messages.error(
             request, gettext("That upload has expired or is unknown; please upload the file again.")

@@ -6,37 +6,32 @@ admin's upload page (small files, in memory): both read lines with ``csv_records
 ``sales.services`` (the Leancore API's), and both write through
 ``sales.services.sales_history_update``.
 
-The admin keeps a validated upload between its preview and its confirmation in a file
-named by an unguessable token that only the uploader's session knows
-(``store_upload`` / ``load_upload``), in ``settings.HISTORY_IMPORT_DIR`` (optional; by
-default a private directory in the system's temporary directory, which every worker of
-one server shares); the file is validated again on confirmation.
+The admin keeps a validated upload between its preview and its confirmation in the
+database (``PendingHistoryImport``, so that any web host can confirm it), named by an
+unguessable token that only the uploader's session knows (``store_upload`` /
+``load_upload``); the file is validated again on confirmation.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
-import os
 import re
 import secrets
-import stat
-import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import orjson
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from common.errors import InvalidInput
+from sales.models import PendingHistoryImport
 from sales.services import (
     HistoryEntryData,
     parse_amount,
@@ -335,52 +330,6 @@ PENDING_TTL_SECONDS = 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
-def _upload_dir() -> Path:
-    """``settings.HISTORY_IMPORT_DIR``, or ``salesdesk-history-imports`` in the system's
-    temporary directory: shared by the server's workers, private to its user.
-
-    A directory that someone else owns, that others can read, or that is a symlink (say,
-    planted in a shared /tmp) is refused rather than used.
-    """
-    directory = Path(
-        getattr(settings, "HISTORY_IMPORT_DIR", None)
-        or Path(tempfile.gettempdir()) / "salesdesk-history-imports"
-    )
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = directory.lstat()
-    if (
-        not stat.S_ISDIR(info.st_mode)
-        or info.st_mode & 0o077
-        or (hasattr(os, "getuid") and info.st_uid != os.getuid())
-    ):
-        raise ImproperlyConfigured(
-            f"{directory} must be a directory of this user's, closed to others (mode 0700)."
-        )
-    return directory
-
-
-def _path(token: str) -> Path:
-    if not _TOKEN.fullmatch(token):  # never a path built from an arbitrary string
-        raise ValueError("bad token")
-    return _upload_dir() / f"{token}.upload"
-
-
-def _remove(token: str) -> None:
-    with contextlib.suppress(ValueError, OSError):
-        _path(token).unlink(missing_ok=True)
-
-
-def _purge_stale_files() -> None:
-    """Files nobody confirmed (closed tabs, expired sessions) go after a day."""
-    limit = time.time() - 24 * 3600
-    try:
-        for path in _upload_dir().glob("*.upload"):
-            if path.stat().st_mtime < limit:
-                path.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
 @dataclass(frozen=True)
 class PendingUpload:
     token: str
@@ -390,50 +339,63 @@ class PendingUpload:
     data: bytes
 
 
-def store_upload(session, *, data: bytes, name: str, fmt: str, replace: bool) -> str:
+def _remove(tokens: Iterable[str]) -> None:
+    PendingHistoryImport.objects.filter(token__in=list(tokens)).delete()
+
+
+def store_upload(session, *, owner, data: bytes, name: str, fmt: str, replace: bool) -> str:
     """Keep ``data`` until it is confirmed; returns the token the confirmation sends back.
 
-    The file is private to this process's user (0600 in a 0700 directory) and the session
-    records its SHA-256, so a confirmation imports exactly what was previewed, and only in
-    the session that uploaded it.
+    Kept in the database (any web host can confirm it), owned by ``owner``; the session
+    records the token and the content's SHA-256, so a confirmation imports exactly what
+    was previewed, and only in the session that uploaded it. Expired uploads of anybody
+    (closed tabs, expired sessions) are deleted here.
     """
-    _purge_stale_files()
+    now = timezone.now()
+    PendingHistoryImport.objects.filter(expires_at__lt=now).delete()
     token = secrets.token_urlsafe(24)  # 32 characters
-    path = _path(token)
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-        fh.write(data)
+    digest = hashlib.sha256(data).hexdigest()
+    PendingHistoryImport.objects.create(
+        token=token,
+        owner=owner,
+        name=name[:200],
+        fmt=fmt,
+        replace=bool(replace),
+        content=data,
+        sha256=digest,
+        created_at=now,
+        expires_at=now + timedelta(seconds=PENDING_TTL_SECONDS),
+    )
     pending = dict(session.get(SESSION_KEY, {}))
-    pending[token] = {
-        "name": name[:200],
-        "fmt": fmt,
-        "replace": bool(replace),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "created": time.time(),
-    }
+    pending[token] = {"sha256": digest, "created": time.time()}
     # Older previews of this session are dropped: only the latest few can be confirmed.
-    for old in sorted(pending, key=lambda t: pending[t]["created"])[:-MAX_PENDING_PER_SESSION]:
-        _remove(old)
-        del pending[old]
+    old = sorted(pending, key=lambda t: pending[t]["created"])[:-MAX_PENDING_PER_SESSION]
+    _remove(old)
+    for token_ in old:
+        del pending[token_]
     session[SESSION_KEY] = pending
     return token
 
 
-def load_upload(session, token: str) -> PendingUpload | None:
-    """The upload ``token`` names, if this session stored it and it is intact and fresh."""
+def load_upload(session, token: str, *, owner) -> PendingUpload | None:
+    """The upload ``token`` names, if this session stored it for ``owner``, intact and fresh."""
     meta = session.get(SESSION_KEY, {}).get(token) if isinstance(token, str) else None
-    if meta is None or time.time() - meta["created"] > PENDING_TTL_SECONDS:
+    if meta is None or not _TOKEN.fullmatch(token):
         return None
-    try:
-        data = _path(token).read_bytes()
-    except (ValueError, OSError):
+    row = PendingHistoryImport.objects.filter(
+        token=token, owner=owner, expires_at__gt=timezone.now()
+    ).first()
+    if row is None:
         return None
-    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+    data = bytes(row.content)
+    if hashlib.sha256(data).hexdigest() != meta["sha256"] or row.sha256 != meta["sha256"]:
         return None
-    return PendingUpload(token, meta["name"], meta["fmt"], meta["replace"], data)
+    return PendingUpload(token, row.name, row.fmt, row.replace, data)
 
 
 def discard_upload(session, token: str) -> None:
     pending = dict(session.get(SESSION_KEY, {}))
     if pending.pop(token, None) is not None:
         session[SESSION_KEY] = pending
-    _remove(token)
+    if isinstance(token, str):
+        _remove([token])

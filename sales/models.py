@@ -159,3 +159,38 @@ class SalesHistoryEntry(models.Model):
     def save(self, *args, **kwargs):
         self.updated_at = timezone.now()
         super().save(*args, **kwargs)
+
+
+class PendingHistoryImport(models.Model):
+    """An admin's validated history upload between its preview and its confirmation.
+
+    In the database rather than on the web host's disk: the confirmation may reach another
+    host than the preview did (docs/deployment.md). Only the uploader's session knows the
+    token; rows past ``expires_at`` are deleted whenever a new upload is stored.
+    """
+
+    token = models.CharField(
+        _("confirmation token"), primary_key=True, max_length=32, editable=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+    )
+    name = models.CharField(_("file name"), max_length=200)
+    fmt = models.CharField(_("format"), max_length=8)
+    replace = models.BooleanField(_("replace"), default=False)
+    content = models.BinaryField(_("content"))
+    sha256 = models.CharField(_("content digest"), max_length=64)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("pending history import")
+        verbose_name_plural = _("pending history imports")
+        default_permissions = ()  # nobody edits these: the import page manages them
+
+    def __str__(self) -> str:
+        return self.name

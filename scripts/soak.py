@@ -5,6 +5,9 @@
     .venv/bin/python scripts/soak.py --seconds 60
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python scripts/soak.py
         # PostgreSQL: a throwaway database (soak_<pid>) on that server, dropped at the end
+    .venv/bin/python scripts/soak.py --multi-host --seconds 120
+        # through nginx to two gunicorn hosts on a PostgreSQL primary + standby made in a
+        # temp dir (tests/deploy/stack.py); the standby is stopped and restarted mid-run
 
 Loopback only: gunicorn binds 127.0.0.1 on a free port, and the database must be local.
 Each client is a thread with its own keep-alive ``requests.Session``, sending a mix of
@@ -146,8 +149,13 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
-def workers_rss(master: int) -> dict[int, int]:
-    return {pid: kib for pid in child_pids(master) if (kib := rss_kib(pid)) is not None}
+def workers_rss(masters: list[int]) -> dict[int, int]:
+    return {
+        pid: kib
+        for master in masters
+        for pid in child_pids(master)
+        if (kib := rss_kib(pid)) is not None
+    }
 
 
 @dataclass
@@ -156,10 +164,11 @@ class Stack:
     token: str
     users: list[tuple[int, str]]
     sellers: list[int]
-    master_pid: int
+    master_pids: list[int]
     database_url: str
     log_path: Path
     env: dict = field(repr=False, default_factory=dict)
+    verify: bool = True  # False through the multi-host stack's own TLS certificate
 
 
 @contextlib.contextmanager
@@ -219,7 +228,7 @@ def serve(
                     token=data["token"],
                     users=[tuple(u) for u in data["users"]],
                     sellers=data["sellers"],
-                    master_pid=proc.pid,
+                    master_pids=[proc.pid],
                     database_url=url,
                     log_path=log_path,
                     env=env,
@@ -333,6 +342,9 @@ def client_loop(stack: Stack, seed: int, stop: threading.Event, results: Results
                 json=body,
                 headers=auth_headers(stack.token, rng),
                 timeout=60,
+                # Per request: REQUESTS_CA_BUNDLE in the environment would override a
+                # Session's verify=False.
+                verify=stack.verify,
             )
             status: int | str = response.status_code
         except requests.RequestException as exc:
@@ -402,7 +414,7 @@ def run_load(stack: Stack, *, seconds: float, connections: int, seed: int = 1):
     warm_stop.set()
     for thread in warmers:
         thread.join(timeout=70)
-    rss_start = workers_rss(stack.master_pid)
+    rss_start = workers_rss(stack.master_pids)
     samples = []
     started = time.monotonic()
     for thread in threads:
@@ -410,15 +422,61 @@ def run_load(stack: Stack, *, seconds: float, connections: int, seed: int = 1):
     next_sample = started + 10
     while (now := time.monotonic()) < started + seconds:
         if now >= next_sample:
-            samples.append((now - started, sum(workers_rss(stack.master_pid).values())))
+            samples.append((now - started, sum(workers_rss(stack.master_pids).values())))
             next_sample += max(10, seconds / 10)
         time.sleep(0.2)
     stop.set()
     for thread in threads:
         thread.join(timeout=70)
     elapsed = time.monotonic() - started
-    rss_end = workers_rss(stack.master_pid)
+    rss_end = workers_rss(stack.master_pids)
     return results, elapsed, rss_start, rss_end, samples
+
+
+@contextlib.contextmanager
+def serve_multi_host(*, workers: int, seed_args: list[str]):
+    """nginx (deploy/nginx/salesdesk.conf) in front of two gunicorn hosts, a PostgreSQL
+    primary and streaming standby, Redis: the stack of tests/deploy/test_multi_host.py."""
+    import urllib3
+
+    sys.path.insert(0, str(ROOT))
+    from tests.deploy.stack import StackError, manage, multi_host_stack
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    extra = {"API_THROTTLE_RATE": "100000000/300s", "GUNICORN_MAX_REQUESTS": "0"}
+    try:
+        with multi_host_stack(seed_args=seed_args, workers=workers, extra_env=extra) as stack:
+            data = json.loads(manage(stack.env, "shell", "-c", CLIENT_SETUP).splitlines()[-1])
+            yield (
+                Stack(
+                    base=stack.base,
+                    token=data["token"],
+                    users=[tuple(u) for u in data["users"]],
+                    sellers=data["sellers"],
+                    master_pids=[host.proc.pid for host in stack.hosts],
+                    database_url=stack.pg.primary_url,
+                    log_path=stack.hosts[0].log,
+                    env=stack.env,
+                    verify=False,
+                ),
+                stack,
+            )
+    except StackError as exc:
+        raise SystemExit(f"multi-host stack: {exc}") from None
+
+
+def replica_outage(stack, seconds: float, stop: threading.Event) -> None:
+    """Stops the standby a third of the way in, starts it again at two thirds."""
+    started = time.monotonic()
+    if stop.wait(seconds / 3):
+        return
+    stack.pg.stop_standby()
+    print(f"  {time.monotonic() - started:5.1f} s: replica stopped")
+    if stop.wait(seconds / 3):
+        stack.pg.start_standby()
+        return
+    stack.pg.start_standby()
+    print(f"  {time.monotonic() - started:5.1f} s: replica started again")
 
 
 def main() -> int:
@@ -433,6 +491,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--documents", type=int, default=50000)
+    parser.add_argument(
+        "--multi-host",
+        action="store_true",
+        help="through nginx to two gunicorn hosts on a PostgreSQL primary and standby (the "
+        "standby is stopped and started again during the run); --workers is per host",
+    )
     args = parser.parse_args()
     if not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be between 1 and {MAX_SECONDS}")
@@ -443,6 +507,31 @@ def main() -> int:
         f"soak: {args.connections} connections for {args.seconds:.0f} s, "
         f"{args.workers} gunicorn workers x {args.threads} threads"
     )
+    if args.multi_host:
+        with serve_multi_host(workers=args.workers, seed_args=seed_args) as (stack, multi):
+            stop = threading.Event()
+            outage = threading.Thread(target=replica_outage, args=(multi, args.seconds, stop))
+            outage.start()
+            try:
+                outcome = run_load(stack, seconds=args.seconds, connections=args.connections)
+            finally:
+                stop.set()
+                outage.join()
+            log_errors = [
+                line
+                for host in multi.hosts
+                for line in host.log.read_text(errors="replace").splitlines()
+                if '"level": "ERROR"' in line or "Traceback" in line
+            ]
+        # A request that met the replica going down logs it, then runs again on the
+        # primary (common.db_router): no client saw it. Counted, not failed.
+        replica_lines = [line for line in log_errors if "Database unavailable" in line]
+        print(
+            f"\nreplica failures met by requests (each retried on the primary): "
+            f"{len(replica_lines)}"
+        )
+        log_errors = [line for line in log_errors if line not in replica_lines]
+        return _finish(outcome, stack, log_errors)
     with serve(
         database_url=os.environ.get("DATABASE_URL"),
         prefix="soak",
@@ -456,6 +545,10 @@ def main() -> int:
             for line in stack.log_path.read_text(errors="replace").splitlines()
             if '"level": "ERROR"' in line or "Traceback" in line
         ]
+    return _finish(outcome, stack, log_errors)
+
+
+def _finish(outcome, stack: Stack, log_errors: list[str]) -> int:
     code = report(*outcome)
     print(f"\nserver log: {stack.log_path} ({len(log_errors)} error lines)")
     for line in log_errors[:5]:

@@ -184,7 +184,6 @@ def test_staff_edit_a_merchant_and_read_the_sales_summary(live_server, page, bac
 
 
 def test_staff_import_a_history_file(live_server, page, back_office, tmp_path, settings):
-    settings.HISTORY_IMPORT_DIR = str(tmp_path / "uploads")
     merchant = back_office["merchant"]
     bad = tmp_path / "historial.csv"
     bad.write_text(

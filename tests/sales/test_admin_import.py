@@ -7,15 +7,14 @@ import datetime as dt
 import re
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from sales import history_import
-from sales.models import SalesHistoryEntry
+from sales.models import PendingHistoryImport, SalesHistoryEntry
 from tests.conftest import grant
 from tests.factories import SalesHistoryEntryFactory, UserFactory
 from users.models import AuditEntry
@@ -24,12 +23,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/admin/sales/saleshistoryentry/import/"
 HEADER = "user_id,nit,monto,fecha,emc\n"
-
-
-@pytest.fixture(autouse=True)
-def upload_dir(settings, tmp_path):
-    settings.HISTORY_IMPORT_DIR = str(tmp_path / "uploads")
-    return tmp_path / "uploads"
 
 
 @pytest.fixture
@@ -83,7 +76,7 @@ def nothing_written(before_entries: int = 0) -> bool:
 # --- Bad files --------------------------------------------------------------------------
 
 
-def test_a_bad_file_lists_every_bad_line_and_writes_nothing(staff_client, merchants, upload_dir):
+def test_a_bad_file_lists_every_bad_line_and_writes_nothing(staff_client, merchants):
     a, b = merchants
     content = (
         HEADER
@@ -115,7 +108,7 @@ def test_a_bad_file_lists_every_bad_line_and_writes_nothing(staff_client, mercha
     assert "8 errores" in response.content.decode()
     assert 'name="token"' not in response.content.decode()
     assert nothing_written()
-    assert not list(upload_dir.glob("*")) if upload_dir.exists() else True
+    assert not PendingHistoryImport.objects.exists()
 
 
 def test_errors_in_english_for_an_english_browser(staff_client, merchants):
@@ -191,7 +184,7 @@ def test_no_file_or_an_empty_one(staff_client):
 # --- Good files -------------------------------------------------------------------------
 
 
-def test_preview_then_confirm_writes_and_audits(staff_client, staff, merchants, upload_dir):
+def test_preview_then_confirm_writes_and_audits(staff_client, staff, merchants):
     a, b = merchants
     SalesHistoryEntryFactory(
         user=a,
@@ -213,7 +206,7 @@ def test_preview_then_confirm_writes_and_audits(staff_client, staff, merchants, 
     assert "Todavía no se ha guardado nada" in html
     # Nothing yet: the preview writes nothing.
     assert SalesHistoryEntry.objects.count() == 1 and not AuditEntry.objects.exists()
-    assert len(list(upload_dir.glob("*.upload"))) == 1
+    assert PendingHistoryImport.objects.count() == 1
 
     response = staff_client.post(URL, {"token": token_of(preview), "confirm": "1"})
     assert response.status_code == 302
@@ -242,7 +235,7 @@ def test_preview_then_confirm_writes_and_audits(staff_client, staff, merchants, 
     # The success message, and the stored upload is gone (it cannot be imported twice).
     page = staff_client.get(response["Location"]).content.decode()
     assert "Historial de ventas importado para 2 usuarios" in page
-    assert not list(upload_dir.glob("*.upload"))
+    assert not PendingHistoryImport.objects.exists()
     again = staff_client.post(URL, {"token": token_of(preview), "confirm": "1"})
     assert again.status_code == 302 and again["Location"] == URL
     assert AuditEntry.objects.count() == 2
@@ -298,12 +291,12 @@ def test_validated_again_on_confirmation(staff_client, merchants):
     assert nothing_written()
 
 
-def test_cancel(staff_client, merchants, upload_dir):
+def test_cancel(staff_client, merchants):
     a, _ = merchants
     preview = upload(staff_client, HEADER + f"{a.uuid},1,5,2024-03-01,X\n")
     response = staff_client.post(URL, {"token": token_of(preview), "cancel": "1"})
     assert response.status_code == 302 and response["Location"] == URL
-    assert not list(upload_dir.glob("*.upload"))
+    assert not PendingHistoryImport.objects.exists()
     assert staff_client.post(URL, {"token": token_of(preview)})["Location"] == URL
     assert nothing_written()
 
@@ -327,31 +320,46 @@ def test_a_token_works_only_in_the_session_that_uploaded(client, staff_client, m
     assert nothing_written()
 
 
-def test_a_file_changed_on_disk_is_refused(staff_client, merchants, upload_dir):
+def test_an_upload_changed_in_the_database_is_refused(staff_client, merchants):
     a, _ = merchants
     preview = upload(staff_client, HEADER + f"{a.uuid},1,5,2024-03-01,X\n")
-    (stored,) = upload_dir.glob("*.upload")
-    stored.write_text(HEADER + f"{a.uuid},1,999999,2024-03-01,X\n")
+    PendingHistoryImport.objects.update(
+        content=HEADER.encode() + b"%s,1,9999,2024-03-01,X\n" % str(a.uuid).encode()
+    )
     response = staff_client.post(URL, {"token": token_of(preview)})
     assert response.status_code == 302
     assert nothing_written()
 
 
-def test_stored_privately(staff_client, merchants, upload_dir):
+def test_kept_in_the_database_for_its_owner_until_it_expires(staff_client, staff, merchants):
     a, _ = merchants
-    upload(staff_client, HEADER + f"{a.uuid},1,5,2024-03-01,X\n")
-    (stored,) = upload_dir.glob("*.upload")
-    assert stored.stat().st_mode & 0o077 == 0
-    assert Path(upload_dir).stat().st_mode & 0o077 == 0
+    preview = upload(staff_client, HEADER + f"{a.uuid},1,5,2024-03-01,X\n")
+    stored = PendingHistoryImport.objects.get()
+    assert stored.token == token_of(preview) and stored.owner == staff
+    assert bytes(stored.content).startswith(HEADER.encode())
+    # Expired: refused, and deleted by the next upload (of anybody).
+    PendingHistoryImport.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert staff_client.post(URL, {"token": token_of(preview)})["Location"] == URL
+    assert nothing_written()
+    fresh = upload(staff_client, HEADER + f"{a.uuid},1,6,2024-03-01,X\n")
+    assert list(PendingHistoryImport.objects.values_list("token", flat=True)) == [token_of(fresh)]
 
 
-def test_only_the_latest_previews_of_a_session_are_kept(staff_client, merchants, upload_dir):
+def test_another_owner_cannot_confirm_with_the_same_session(staff_client, merchants):
+    a, _ = merchants
+    preview = upload(staff_client, HEADER + f"{a.uuid},1,5,2024-03-01,X\n")
+    PendingHistoryImport.objects.update(owner=UserFactory(office=None))
+    assert staff_client.post(URL, {"token": token_of(preview)})["Location"] == URL
+    assert nothing_written()
+
+
+def test_only_the_latest_previews_of_a_session_are_kept(staff_client, merchants):
     a, _ = merchants
     tokens = [
         token_of(upload(staff_client, HEADER + f"{a.uuid},1,{n},2024-03-01,X\n"))
         for n in range(history_import.MAX_PENDING_PER_SESSION + 2)
     ]
-    assert len(list(upload_dir.glob("*.upload"))) == history_import.MAX_PENDING_PER_SESSION
+    assert PendingHistoryImport.objects.count() == history_import.MAX_PENDING_PER_SESSION
     assert staff_client.post(URL, {"token": tokens[0]})["Location"] == URL  # dropped
     staff_client.post(URL, {"token": tokens[-1]})
     assert SalesHistoryEntry.objects.get(user=a).amount == Decimal(len(tokens) - 1)
@@ -378,13 +386,3 @@ def test_linked_from_the_history_list_and_the_index(staff_client):
 def test_anonymous_goes_to_the_login(client, db):
     response = client.get(URL)
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
-
-
-def test_a_directory_open_to_others_is_refused(settings, tmp_path):
-    shared = tmp_path / "shared"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)
-    settings.HISTORY_IMPORT_DIR = str(shared)
-    with pytest.raises(ImproperlyConfigured):
-        history_import.store_upload({}, data=b"x", name="a.csv", fmt="csv", replace=False)
-    assert not list(shared.iterdir())

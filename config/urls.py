@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.routers import BsaleRouter
-from common.views import healthz
+from common.views import favicon, healthz, home
 from offices.views import OfficeViewSet
 from sales.views import DocumentTypeViewSet, DocumentViewSet
 from users.views import UserViewSet
@@ -15,6 +15,8 @@ v1.register("document_types", DocumentTypeViewSet, basename="document-type")
 v1.register("documents", DocumentViewSet, basename="document")
 
 urlpatterns = [
+    path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     # The admin's language switch posts to /i18n/setlang/ (Django's set_language view).
     path("i18n/", include("django.conf.urls.i18n")),

@@ -348,9 +348,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "actor_repr",
         "source",
         "field",
-        "change",
-        "before",
-        "after",
+        "change",  # before → after, readable; the raw JSON stays in the table
     )
     readonly_fields = fields
 

@@ -210,6 +210,8 @@ def test_the_audit_trail_reads_before_and_after(live_server, laptop, demo):
     subtitle = page.locator("#content h2").first.inner_text()  # the entry's name
     assert local.strftime("%Y-%m-%d %H:%M") in subtitle, subtitle
     assert local.strftime("%H:%M") in page.locator("div.field-created_at").inner_text()
+    body = page.locator("#content-main").inner_text().replace("\xa0", " ")
+    assert "9 250,00 → 9 500,00" in body and '"9250.00"' not in body
 
 
 def test_the_index_at_1400_px(live_server, laptop, demo):

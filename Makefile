@@ -1,16 +1,39 @@
-# The two commands a newcomer needs:  `make run`  and  `make test`.
+# The two commands a newcomer needs:  `make run`  and  `make test`  (`make help` lists the rest).
+# Python 3.11, 3.12 or 3.13: `PYTHON=python3.12 make run` picks the interpreter for the venv.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SUPPORTED := import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else 1)
+VERSION := import sys; print("%d.%d" % sys.version_info[:2])
 
-.PHONY: run setup test venv lint format bench bench-history clean
+.DEFAULT_GOAL := help
+.PHONY: help run setup test venv lint format bench clean check-bind bench-history
 
-run: setup ## set everything up (venv, migrate, demo data, demo admin) and serve on :8000
-	@echo "Serving on http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/, API docs: /api/docs/)"
-	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
+help: ## list the targets (start with `make run`, then `make test`)
+	@echo "Salesdesk: the two commands are 'make run' (set up and serve) and 'make test'."
+	@echo "Python 3.11-3.13 ($(PYTHON) by default; PYTHON=python3.12 make run picks another)."
+	@echo
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk -F':.*## ' '{ order = ($$1 == "run") ? 0 : ($$1 == "test") ? 1 : 2; \
+			printf "%d  make %-8s %s\n", order, $$1, $$2 }' | sort -s -k1,1n | cut -c4-
 
-setup: venv
+# The queue worker (`manage.py db_worker`, issue 17) starts beside gunicorn when
+# django_tasks_db is in INSTALLED_APPS, and stops when gunicorn stops.
+run: setup check-bind ## set everything up (venv, migrate, demo data, demo admin) and serve (GUNICORN_BIND, default 127.0.0.1:8000)
+	@$(PY) -m common.serving banner
+	@if $(PY) -c 'import django_tasks_db' 2>/dev/null \
+		&& $(PY) manage.py shell -c 'from django.conf import settings; import sys; sys.exit("django_tasks_db" not in settings.INSTALLED_APPS)' 2>/dev/null; then \
+		$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi; \
+	else \
+		exec $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi; \
+	fi
+
+check-bind: venv
+	@$(PY) -m common.serving check
+
+setup: venv check-bind
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py setup_demo
@@ -18,7 +41,22 @@ setup: venv
 test: venv ## run every test (SQLite by default; DATABASE_URL=postgres://... for PostgreSQL)
 	$(VENV)/bin/pytest
 
-venv: $(STAMP)
+# A .venv made by a missing, unsupported or (with PYTHON=...) different interpreter is
+# rebuilt: otherwise it would stay stuck, failing the same way on every run.
+venv: ## create .venv with the pinned dependencies (rebuilt when its Python is wrong)
+	@if [ -e $(VENV) ] && ! $(PY) -c '$(SUPPORTED)' 2>/dev/null; then \
+		echo "$(VENV) was made by a missing or unsupported Python ($$($(PY) -V 2>&1 | head -1)): rebuilding it with $(PYTHON)."; \
+		rm -rf $(VENV); \
+	elif [ -e $(VENV) ] && [ "$(origin PYTHON)" != file ] \
+		&& [ "$$($(PY) -c '$(VERSION)')" != "$$($(PYTHON) -c '$(VERSION)' 2>/dev/null)" ]; then \
+		echo "$(VENV) has Python $$($(PY) -c '$(VERSION)'), PYTHON=$(PYTHON) asks for another: rebuilding it."; \
+		rm -rf $(VENV); \
+	fi
+	@if [ ! -e $(VENV) ]; then \
+		command -v $(PYTHON) >/dev/null || { echo "No '$(PYTHON)' here. Install Python 3.11, 3.12 or 3.13, then e.g. PYTHON=python3.12 make run"; exit 1; }; \
+		$(PYTHON) -c '$(SUPPORTED)' || { echo "$(PYTHON) is Python $$($(PYTHON) -c '$(VERSION)'); this project needs 3.11, 3.12 or 3.13: e.g. PYTHON=python3.12 make run"; exit 1; }; \
+	fi
+	@$(MAKE) --no-print-directory $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,15 +64,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install -q -c requirements.lock '.[dev]'
 	touch $(STAMP)
 
-lint: venv
+lint: venv ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: venv
+format: venv ## ruff fix and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-clean:
+clean: ## remove .venv, staticfiles and the SQLite database
 	rm -rf $(VENV) staticfiles db.sqlite3
 
 BENCH_STAMP := $(VENV)/.bench-installed

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -148,6 +149,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class PlainFormatter(logging.Formatter):
+    """A readable line for a developer's terminal, its time in UTC like the JSON lines'.
+
+    UTC, not local time: Django sets the process's time zone to ``TIME_ZONE`` when it
+    loads, so gunicorn's master (before Django) and its workers (after) would log in two
+    zones otherwise.
+    """
+
+    converter = time.gmtime
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+
+LOG_FORMATS = ("plain", "json")
+
+
+def default_log_format(*, debug: bool) -> str:
+    """Readable lines in development (DEBUG), JSON lines in production."""
+    return "plain" if debug else "json"
+
+
 def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict:
     """The ``LOGGING`` dict for Django: everything to stderr, through both filters."""
     return {
@@ -159,7 +186,7 @@ def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict:
         },
         "formatters": {
             "json": {"()": "common.logging.JsonFormatter"},
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "plain": {"()": "common.logging.PlainFormatter"},
         },
         "handlers": {
             "console": {
@@ -180,13 +207,13 @@ def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict:
     }
 
 
-def gunicorn_logconfig(level: str = "INFO") -> dict:
-    """gunicorn's ``logconfig_dict``: its error and access logs as the same JSON lines.
+def gunicorn_logconfig(level: str = "INFO", *, json_lines: bool = True) -> dict:
+    """gunicorn's ``logconfig_dict``: its error and access logs as the app's lines.
 
     The access line's message is the request line (with the query string, which may
     carry a nit or a phone): the redacting filter masks it like any other message.
     """
-    config = logging_config(level)
+    config = logging_config(level, json_lines=json_lines)
     config["loggers"] = {
         "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "level": level, "propagate": False},

@@ -25,7 +25,8 @@ from common.logging import request_id_var
 
 
 class ApiLanguageMiddleware:
-    """The API answers in English; the admin follows the browser (Spanish by default).
+    """The API answers in English; the admin and the landing page ``/`` follow the browser
+    (Spanish by default).
 
     API clients are programs matching on stable messages, while staff read the admin.
     """
@@ -34,7 +35,7 @@ class ApiLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path_info.startswith("/admin/"):
+        if request.path_info != "/" and not request.path_info.startswith("/admin/"):
             translation.activate("en")
             request.LANGUAGE_CODE = "en"
         return self.get_response(request)

@@ -2,7 +2,8 @@
 the project's API views use so that no response outlives its request."""
 
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.response import SimpleTemplateResponse
 from django.views.decorators.http import require_GET
 
@@ -63,3 +64,19 @@ def healthz(request):
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok", "database": "up"})
+
+
+@require_GET
+def home(request):
+    """``/``: where the admin's "View site" leads: links to the back office, the API
+    docs, the schema and the health check (a page for people; the API lives under /v1/)."""
+    return render(request, "home.html")
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask every page's host for ``/favicon.ico``: an empty answer, cached for a
+    day, instead of a 404 logged as a warning on every admin visit."""
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

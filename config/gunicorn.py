@@ -12,8 +12,24 @@ Django's SECURE_PROXY_SSL_HEADER handles them in production.
 
 import multiprocessing
 import os
+import sys
+from pathlib import Path
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))  # the project's packages, whatever the working directory
+
+from common.logging import gunicorn_logconfig  # noqa: E402 (after sys.path)
+from common.serving import DEFAULT_BIND  # noqa: E402
+
+# The same environment as config/settings.py: the optional .env, and DEBUG's default.
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+_debug = env.bool("DEBUG", default=env.str("DJANGO_ENV", default="development") != "production")
+
+bind = os.environ.get("GUNICORN_BIND", DEFAULT_BIND)
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "sync" if threads == 1 else "gthread"
@@ -28,6 +44,12 @@ max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# The master and the workers log through the app's formatter (LOG_FORMAT, default plain in
+# development, JSON in production), every time in UTC: one zone for every process.
+logconfig_dict = gunicorn_logconfig(
+    loglevel.upper(),
+    json_lines=env.str("LOG_FORMAT", default="plain" if _debug else "json") == "json",
+)
 
 # Let the Bsale ``access_token`` header through (see the docstring), from any peer.
 forwarded_allow_ips = "*"

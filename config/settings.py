@@ -13,12 +13,13 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from common.logging import logging_config
+from common.logging import LOG_FORMATS, default_log_format, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # optional, never committed
+if (BASE_DIR / ".env").is_file():  # optional, never committed
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 PRODUCTION = env.str("DJANGO_ENV", default="development") == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
@@ -277,9 +278,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "common.middleware.login_lockout_response"
 AXES_CLIENT_IP_CALLABLE = "common.middleware.client_ip"
 
-# One JSON object per line on stderr, with the request id, secrets redacted
-# (common/logging.py). LOG_FORMAT=plain for a human-readable development console.
-LOGGING = logging_config(
-    env.str("LOG_LEVEL", default="INFO"),
-    json_lines=env.str("LOG_FORMAT", default="json") != "plain",
-)
+# Lines on stderr with the request id, secrets redacted (common/logging.py): readable
+# ("plain") in development, one JSON object per line ("json") in production.
+LOG_FORMAT = env.str("LOG_FORMAT", default=default_log_format(debug=DEBUG))
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
+LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"), json_lines=LOG_FORMAT == "json")

@@ -135,19 +135,19 @@ class DocumentTypeAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
 
 @admin.register(Document)
 class DocumentAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
+    # At 1400 px: the folio, its type, date, office, seller, tax and total, and its state
+    # (the net amount is total minus tax; it is on the document's page).
     list_display = (
-        "id",
         "number",
         "document_type",
         "emission_date",
         "office",
         "user",
-        "net_amount",
         "tax_amount",
         "total_amount",
         "state",
     )
-    list_display_links = ("id", "number")
+    list_display_links = ("number",)
     list_select_related = ("document_type", "office", "user")
     list_filter = ("state", "document_type", "office")
     date_hierarchy = "emission_date"
@@ -220,8 +220,8 @@ def audit_history(*, user, actor, before: list, after: list) -> None:
 class SalesHistoryEntryAdmin(admin.ModelAdmin):
     """The whole sales history; every change made here lands in the audit trail."""
 
-    list_display = ("id", "user", "emc", "nit", "amount", "date", "updated_at")
-    list_display_links = ("id", "emc")
+    list_display = ("emc", "user", "nit", "amount", "date", "updated_at")
+    list_display_links = ("emc",)
     list_select_related = ("user",)
     # Exact matches (case-insensitive) only: a LIKE '%...%' over every entry is too slow
     # at millions of rows (see get_search_results).
@@ -233,6 +233,15 @@ class SalesHistoryEntryAdmin(admin.ModelAdmin):
     ordering = ("-id",)
     form = BoundedHistoryEntryForm
     show_full_result_count = False
+
+    def changelist_view(self, request, extra_context=None):
+        # "Historial de ventas", not "Seleccione entrada del historial de ventas a
+        # modificar": the Import and Add buttons sit on the title's line.
+        extra_context = {
+            "title": self.model._meta.verbose_name_plural.capitalize(),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.import_view)

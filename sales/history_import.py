@@ -53,17 +53,33 @@ class HistoryFileError(Exception):
 # --- Reading ------------------------------------------------------------------------------
 
 
+def _csv_row(text: str) -> list[str]:
+    """One physical line as CSV cells; raises ``csv.Error`` (an unterminated quote...)."""
+    return next(csv.reader([text.rstrip("\r\n")], strict=True), [])
+
+
 def csv_records(fh: Iterable[str]) -> Iterator[tuple[int, Any]]:
     """``(line number, record)`` of a CSV with a header row; a record is a dict, or a str
     saying why the line is unreadable. ``fh`` is text opened with ``newline=""``
-    (``encoding="utf-8-sig"`` for files). Raises ``HistoryFileError``."""
-    reader = csv.reader(fh, strict=True)
+    (``encoding="utf-8-sig"`` for files). Raises ``HistoryFileError`` when the header is
+    missing or wrong, or the text is not UTF-8.
+
+    Each physical line is parsed on its own (no field of this format holds a newline), so
+    a broken line, an unterminated quote included, is reported and the next line is read
+    as usual: every bad line is listed, not only the first.
+    """
+    numbered = enumerate(fh, start=1)
+    line = 1
     try:
-        header = next(reader, None)
-        if header is None:
+        first = next(numbered, None)
+        if first is None:
             raise HistoryFileError(
                 "the file is empty (a header row user_id,nit,monto,fecha,emc is needed)"
             )
+        try:
+            header = _csv_row(first[1])
+        except csv.Error as exc:
+            raise HistoryFileError(f"line 1: unreadable CSV ({exc})") from None
         columns = [name.strip().lower() for name in header]
         missing = [c for c in COLUMNS if c not in columns]
         unknown = [c for c in columns if c not in COLUMNS]
@@ -79,19 +95,20 @@ def csv_records(fh: Iterable[str]) -> Iterator[tuple[int, Any]]:
                 f"line 1: the header must name the columns {','.join(COLUMNS)} "
                 f"({'; '.join(detail)})"
             )
-        previous = reader.line_num
-        for row in reader:
-            line, previous = previous + 1, reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
+        for line, text in numbered:
+            if not text.strip():
                 continue  # a blank line
+            try:
+                row = _csv_row(text)
+            except csv.Error as exc:
+                yield line, f"unreadable CSV ({exc})"
+                continue
             if len(row) != len(columns):
                 yield line, f"expected {len(columns)} columns, found {len(row)}"
                 continue
             yield line, dict(zip(columns, row, strict=True))
-    except csv.Error as exc:
-        raise HistoryFileError(f"line {reader.line_num}: unreadable CSV ({exc})") from None
     except UnicodeDecodeError:
-        raise HistoryFileError(f"after line {reader.line_num}: not UTF-8 text") from None
+        raise HistoryFileError(f"after line {line}: not UTF-8 text") from None
 
 
 def jsonl_records(fh: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
@@ -291,6 +308,7 @@ _PATTERNS = [
         gettext_noop("expected %(n)s columns, found %(m)s"),
     ),
     (re.compile(r"invalid JSON \((?P<detail>.*)\)"), gettext_noop("invalid JSON (%(detail)s)")),
+    (re.compile(r"unreadable CSV \((?P<detail>.*)\)"), gettext_noop("unreadable CSV (%(detail)s)")),
     (re.compile(r"no user with id (?P<id>\S+)"), gettext_noop("no user with id %(id)s")),
     (
         re.compile(r"duplicates line (?P<line>\d+) \(same user_id, nit, fecha and emc\)"),

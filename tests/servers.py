@@ -24,7 +24,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env_overrides: dict[str, str], *, workers: int = 1, ready_path: str = "/healthz"):
+def gunicorn(
+    env_overrides: dict[str, str], *, workers: int = 1, ready_path: str = "/healthz", stderr=None
+):
     """gunicorn with config/gunicorn.py on a free loopback port; yields the base URL."""
     port = free_port()
     env = {
@@ -41,7 +43,7 @@ def gunicorn(env_overrides: dict[str, str], *, workers: int = 1, ready_path: str
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if stderr is None else stderr,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -53,7 +55,8 @@ def gunicorn(env_overrides: dict[str, str], *, workers: int = 1, ready_path: str
             except requests.RequestException:  # not listening yet, or still importing the app
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
-                    pytest.fail(f"gunicorn did not start: {proc.stderr.read().decode()[-3000:]}")
+                    detail = proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+                    pytest.fail(f"gunicorn did not start: {detail}")
                 time.sleep(0.2)
         yield base
     finally:

@@ -193,7 +193,7 @@ def test_every_model_field_and_choice_has_a_spanish_name():
 
 
 def _po_entries(path: Path) -> list[dict]:
-    """A small .po reader: msgid, msgid_plural, msgstr / msgstr[n], flags."""
+    """A small .po reader: msgctxt, msgid, msgid_plural, msgstr / msgstr[n], flags."""
     entries, current, key = [], None, None
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if not line.strip():
@@ -208,7 +208,7 @@ def _po_entries(path: Path) -> list[dict]:
             continue
         if line.startswith("#"):
             continue
-        match = re.match(r"^(msgid|msgid_plural|msgstr(?:\[(\d)\])?) (\".*\")$", line)
+        match = re.match(r"^(msgctxt|msgid|msgid_plural|msgstr(?:\[(\d)\])?) (\".*\")$", line)
         if match:
             key = match.group(1)
             value = ast.literal_eval(match.group(3))
@@ -243,7 +243,9 @@ def test_the_compiled_catalog_is_committed_and_matches_the_po():
     for entry in _po_entries(PO):
         if not entry["msgid"]:
             continue
-        if "msgid_plural" in entry:
+        if "msgctxt" in entry:
+            assert compiled.pgettext(entry["msgctxt"], entry["msgid"]) == entry["msgstr"][0]
+        elif "msgid_plural" in entry:
             assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1) == entry["msgstr"][0]
             assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 5) == entry["msgstr"][2]
         else:

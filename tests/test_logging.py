@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import requests
 from rest_framework.test import APIClient
 
-from common.logging import JsonFormatter, RedactingFilter, RequestIdFilter, redact
+from common.logging import (
+    JsonFormatter,
+    PlainFormatter,
+    RedactingFilter,
+    RequestIdFilter,
+    default_log_format,
+    logging_config,
+    redact,
+)
 from tests.conftest import token_for
 
 JWT = (
@@ -18,6 +33,7 @@ JWT = (
     "eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwidXNlcl9pZCI6IjEifQ."
     "c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
 )
+ROOT = Path(__file__).resolve().parent.parent
 NIT = "900123456-7"
 PHONE = "+573001234567"
 PASSWORD = "Sup3r-Secret-Passw0rd"
@@ -25,9 +41,9 @@ PASSWORD = "Sup3r-Secret-Passw0rd"
 
 def _console_handler() -> logging.Handler:
     for handler in logging.getLogger().handlers:
-        if isinstance(handler.formatter, JsonFormatter):
+        if isinstance(handler.formatter, JsonFormatter | PlainFormatter):
             return handler
-    raise AssertionError("no JSON handler on the root logger: settings.LOGGING not applied")
+    raise AssertionError("no console handler on the root logger: settings.LOGGING not applied")
 
 
 @pytest.fixture
@@ -36,6 +52,8 @@ def json_lines():
     handler = _console_handler()
     stream = io.StringIO()
     old = handler.setStream(stream)
+    old_formatter = handler.formatter
+    handler.setFormatter(JsonFormatter())  # production's (development prints plain lines)
     lines: list[dict] = []
 
     def read() -> list[dict]:
@@ -46,6 +64,7 @@ def json_lines():
         yield read
     finally:
         handler.setStream(old)
+        handler.setFormatter(old_formatter)
 
 
 @pytest.fixture
@@ -221,8 +240,102 @@ def test_a_request_carrying_secrets_leaves_none_in_the_logs(reader, redacted_cap
         assert entry["request_id"]
 
 
-def test_logging_settings_use_the_json_formatter_and_both_filters(settings):
+def test_logging_settings_use_the_configured_formatter_and_both_filters(settings):
     handler = settings.LOGGING["handlers"]["console"]
-    assert handler["formatter"] == "json"
+    assert handler["formatter"] == settings.LOG_FORMAT
     assert handler["filters"] == ["request_id", "redact"]
     assert settings.MIDDLEWARE[0] == "common.middleware.RequestIdMiddleware"
+
+
+def _settings_in_a_process(env: dict[str, str]) -> dict:
+    """config.settings read fresh in another process with ``env``: LOG_FORMAT and DEBUG."""
+    code = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps({'format': settings.LOG_FORMAT, 'debug': settings.DEBUG, "
+        "'formatter': settings.LOGGING['handlers']['console']['formatter']}))"
+    )
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"LOG_FORMAT", "DEBUG", "DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
+    environment |= {"DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_development_logs_readable_lines_and_production_json():
+    assert default_log_format(debug=True) == "plain"
+    assert default_log_format(debug=False) == "json"
+    assert _settings_in_a_process({}) == {"format": "plain", "debug": True, "formatter": "plain"}
+    production = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "api.example.com",
+    }
+    assert _settings_in_a_process(production)["formatter"] == "json"
+    assert _settings_in_a_process({"LOG_FORMAT": "json"})["formatter"] == "json"
+
+
+def test_plain_lines_are_readable_with_the_request_id_and_redacted():
+    config = logging_config("INFO", json_lines=False)
+    assert config["formatters"]["plain"] == {"()": "common.logging.PlainFormatter"}
+    record = logging.LogRecord("sales", logging.INFO, __file__, 1, "nit %s", (NIT,), None)
+    RequestIdFilter().filter(record)
+    RedactingFilter().filter(record)
+    line = PlainFormatter().format(record)
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z INFO    sales \[-\] nit \*+56-7", line
+    )
+
+
+def test_plain_times_are_utc_whatever_the_process_time_zone(monkeypatch):
+    """Django sets TZ to TIME_ZONE in gunicorn's workers, not in its master: the lines
+    of both must agree."""
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", (), None)
+    record.created, record.msecs, record.request_id = 0.0, 0.0, "-"
+    for zone in ("America/Lima", "Asia/Tokyo"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        assert PlainFormatter().format(record).startswith("1970-01-01 00:00:00.000Z ")
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.server
+def test_gunicorn_master_and_workers_log_in_one_time_zone(tmp_path):
+    """`make run`'s console: plain lines in development, and every line's time in UTC
+    (the master's lines before Django, the workers' after Django set TZ=America/Lima)."""
+    from tests.servers import gunicorn
+
+    database_url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    log = tmp_path / "gunicorn.log"
+    with (
+        open(log, "w") as sink,
+        gunicorn({"DATABASE_URL": database_url, "LOG_LEVEL": "INFO"}, stderr=sink) as base,
+    ):
+        requests.get(base + "/does-not-exist", timeout=10)  # a worker logs a warning
+        requests.get(base + "/healthz", timeout=10)
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d):\d\d\.\d{3}Z (INFO|WARNING) ")
+    starting = next(line for line in lines if "Starting gunicorn" in line)  # the master
+    worker = next(line for line in lines if "/does-not-exist" in line)  # a worker
+    assert stamp.match(starting) and stamp.match(worker), lines
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    # Same zone: the minutes agree (UTC), not five hours apart.
+    assert abs(
+        dt.datetime.fromisoformat(stamp.match(worker)[1])
+        - dt.datetime.fromisoformat(stamp.match(starting)[1])
+    ) <= dt.timedelta(minutes=2)
+    assert abs(
+        dt.datetime.fromisoformat(stamp.match(worker)[1]) - dt.datetime.fromisoformat(now)
+    ) <= dt.timedelta(minutes=2)
+    assert not any(line.lstrip().startswith("{") for line in lines)  # no JSON in development

@@ -23,6 +23,8 @@ PUBLIC = {
     r"api/schema/": "the OpenAPI document",
     r"api/docs/": "Swagger UI",
     r"i18n/setlang/": "Django's set_language: the admin's language switch (a cookie; POST with CSRF)",
+    r"": "the landing page: links to the admin, the API docs, the schema and the health check",
+    r"favicon\.ico": "an empty 204 for browsers",
 }
 ADMIN_PREFIX = "admin/"  # staff sessions, checked separately below
 METHODS = ["get", "post", "put", "patch", "delete"]

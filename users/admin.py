@@ -8,8 +8,8 @@ with source "admin" and the staff member as actor.
 
 from __future__ import annotations
 
-import json
-
+from axes import admin as _axes_admin  # noqa: F401 (registers axes' models now, see below)
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -19,14 +19,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from common.errors import InvalidInput
 from common.money import CENT
 from sales.admin import ProtectedDeleteMixin, audit_history, history_entry_json
 from sales.models import SalesHistoryEntry
 from sales.services import check_history_room
+from users.audit_display import change_lines
 from users.models import AuditEntry, User
 from users.services import audit_record, user_quota_update
 
@@ -34,12 +36,54 @@ from users.services import audit_record, user_quota_update
 # and a form with thousands of rows is both slow and over Django's POST field limit.
 INLINE_HISTORY_LIMIT = 50
 RECENT_AUDIT_LIMIT = 10
+AUDIT_LIST_LINES = 4  # changed history entries shown per audit row (then "and N more")
 
 
-def _short_json(value, length: int = 160) -> str:
-    if value is None:
-        return "—"
-    return Truncator(json.dumps(value, ensure_ascii=False)).chars(length)
+# Leancore's ``status`` is free text, stored and sent as the API has it ("active"); the
+# admin shows the values Leancore uses in the staff member's language, others as they are.
+LEANCORE_STATUSES = {
+    "active": pgettext_lazy("Leancore status", "active"),
+    "pending": pgettext_lazy("Leancore status", "pending"),
+    "blocked": pgettext_lazy("Leancore status", "blocked"),
+    "suspended": pgettext_lazy("Leancore status", "suspended"),
+    "inactive": pgettext_lazy("Leancore status", "inactive"),
+}
+
+
+def status_label(value: str) -> str:
+    return LEANCORE_STATUSES.get(value, value) or "—"
+
+
+class StatusSelect(forms.Select):
+    """Leancore's known statuses, translated; a stored value outside them stays a choice."""
+
+    def get_context(self, name, value, attrs):
+        known = [("", "—"), *LEANCORE_STATUSES.items()]
+        if value and value not in LEANCORE_STATUSES:
+            known.append((value, value))
+        self.choices = known
+        return super().get_context(name, value, attrs)
+
+
+# django-axes' section (login attempts and lockouts) is for the people who unlock
+# accounts: superusers. Other staff never see it on the index. Its names in Spanish:
+gettext_noop("access attempt")
+gettext_noop("access attempts")
+gettext_noop("access failure")
+gettext_noop("access failures")
+gettext_noop("access log")
+gettext_noop("access logs")
+for _model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if _model in admin.site._registry:  # AXES_ENABLE_ADMIN (default True)
+        admin.site._registry[_model].has_module_permission = lambda request: (
+            request.user.is_active and request.user.is_superuser
+        )
+
+
+def _change_html(entry: AuditEntry, *, limit: int) -> str:
+    """The change, one "field: before → after" line each (``users.audit_display``)."""
+    lines = change_lines(entry.field, entry.before, entry.after, limit=limit)
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
 
 class BoundedHistoryFormSet(BaseInlineFormSet):
@@ -70,19 +114,19 @@ class SalesHistoryInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
+    # What staff look for at 1400 px: who (username, name, business), where, the quota
+    # (editable), the Leancore status and whether the account is active. Email, NIT and
+    # phone are searchable; staff/superuser are filters.
     list_display = (
-        "id",
         "username",
-        "first_name",
-        "last_name",
-        "email",
-        "office",
+        "full_name",
         "business_name",
+        "office",
         "quota",
+        "status_label",
         "is_active",
-        "is_staff",
     )
-    list_display_links = ("id", "username")
+    list_display_links = ("username",)
     list_editable = ("quota",)
     list_select_related = ("office",)
     list_filter = ("is_active", "is_staff", "is_superuser", "office", "groups")
@@ -166,6 +210,19 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
         ),
     )
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "status":
+            kwargs["widget"] = StatusSelect
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def full_name(self, obj):
+        return f"{obj.first_name} {obj.last_name}".strip() or "—"
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_label(self, obj):
+        return status_label(obj.status)
+
     # --- Read-only panels -------------------------------------------------------------
 
     @admin.display(description=_("sales history"))
@@ -203,28 +260,26 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
             )
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     date_format(timezone.localtime(entry.created_at), "SHORT_DATETIME_FORMAT"),
                     entry.get_field_display(),
                     entry.get_source_display(),
                     entry.actor_repr or "—",
-                    _short_json(entry.before),
-                    _short_json(entry.after),
+                    _change_html(entry, limit=3),
                 )
                 for entry in entries
             ),
         )
         return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            '<table class="audit-recent"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
             '<th>{}</th></tr></thead><tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
             _("when"),
             _("what"),
             _("how"),
             _("changed by"),
-            _("before"),
-            _("after"),
+            _("change"),
             rows,
             url,
             _("Whole audit trail of this user"),
@@ -298,16 +353,8 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
 class AuditEntryAdmin(admin.ModelAdmin):
     """The audit trail: readable by staff with the view permission, changeable by nobody."""
 
-    list_display = (
-        "created_at",
-        "user_link",
-        "field",
-        "source",
-        "actor_repr",
-        "before_short",
-        "after_short",
-    )
-    list_display_links = ("created_at",)
+    list_display = ("when", "user_link", "field", "source", "changed_by", "change")
+    list_display_links = ("when",)
     list_filter = ("source", "field")
     search_fields = ("user_repr", "actor_repr")
     search_help_text = _("User or staff member, as they were named at the time.")
@@ -322,8 +369,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "actor_repr",
         "source",
         "field",
-        "before",
-        "after",
+        "change",  # before → after, readable; the raw JSON stays in the table
     )
     readonly_fields = fields
 
@@ -343,10 +389,14 @@ class AuditEntryAdmin(admin.ModelAdmin):
         url = reverse("admin:users_user_change", args=(obj.user_id,))
         return format_html('<a href="{}">{}</a>', url, obj.user_repr)
 
-    @admin.display(description=_("before"))
-    def before_short(self, obj):
-        return _short_json(obj.before, 80)
+    @admin.display(description=_("when"), ordering="created_at")
+    def when(self, obj):
+        return date_format(timezone.localtime(obj.created_at), "SHORT_DATETIME_FORMAT")
 
-    @admin.display(description=_("after"))
-    def after_short(self, obj):
-        return _short_json(obj.after, 80)
+    @admin.display(description=_("changed by"), ordering="actor_repr")
+    def changed_by(self, obj):
+        return obj.actor_repr or "—"
+
+    @admin.display(description=_("change"))
+    def change(self, obj):
+        return _change_html(obj, limit=AUDIT_LIST_LINES)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common import auth_cache
@@ -128,4 +129,10 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="audit_user_created_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_field_display()} · {self.user_repr} · {self.created_at:%Y-%m-%d %H:%M}"
+        # In TIME_ZONE, as the admin shows the entry's time on its page (one zone, not UTC).
+        when = (
+            timezone.localtime(self.created_at).strftime("%Y-%m-%d %H:%M")
+            if self.created_at
+            else ""
+        )
+        return f"{self.get_field_display()} · {self.user_repr} · {when}"

@@ -121,7 +121,8 @@ def test_staff_edit_a_merchant_and_read_the_sales_summary(live_server, page, bac
     text = audit.inner_text()
     assert "Cupo" in text and "Historial de ventas" in text
     assert text.count("Administración") == 2 and "ana" in text
-    assert "2500000.00" in text and "Postobón" in text
+    # Read as "before → after", amounts in Spanish (no-break space groups thousands).
+    assert "1\xa0500\xa0000,00 → 2\xa0500\xa0000,00" in text and "Postobón" in text
     merchant.refresh_from_db()
     assert merchant.quota == Decimal("2500000.00")
     assert SalesHistoryEntry.objects.get(user=merchant).amount == Decimal("150000.50")

@@ -152,7 +152,7 @@ def test_the_admin_reports_what_the_command_reports(staff_client, merchants, tmp
         ("\n", "línea 1: el encabezado debe nombrar las columnas"),
         ("user_id,nit,monto\n", "línea 1: el encabezado debe nombrar las columnas"),
         (b"user_id,nit,monto,fecha,emc\n\xff\xfe,1,1,2024-03-01,X\n", "no es UTF-8"),
-        ('user_id,nit,monto,fecha,emc\n"unclosed,1,1,2024-03-01,X\n', "CSV ilegible"),
+        ('"user_id,nit,monto,fecha,emc\n', "línea 1: CSV ilegible"),  # the header's quote
         (HEADER, "El archivo no tiene entradas."),
     ],
 )
@@ -162,6 +162,23 @@ def test_unreadable_files(staff_client, content, expected):
     html = response.content.decode()
     assert expected in html
     assert 'id="import-file-error"' in html
+    assert nothing_written()
+
+
+def test_unterminated_quotes_are_reported_line_by_line(staff_client, merchants):
+    """A broken quote spoils its own line only: every bad line is listed, the next ones
+    are read as usual."""
+    a, _b = merchants
+    content = (
+        HEADER
+        + '"unclosed,1,1,2024-03-01,X\n'  # 2
+        + f"{a.uuid},900123456,10.50,2024-03-01,X\n"  # 3: good
+        + f'{a.uuid},"9001,10.50,2024-03-02,X\n'  # 4
+        + f"{a.uuid},900123456,abc,2024-03-03,X\n"  # 5
+    )
+    response = upload(staff_client, content)
+    assert [n for n, _m in error_lines(response)] == [2, 4, 5]
+    assert error_lines(response)[0][1].startswith("CSV ilegible (")
     assert nothing_written()
 
 

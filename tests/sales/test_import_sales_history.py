@@ -403,13 +403,48 @@ def test_an_empty_jsonl_imports_nothing(tmp_path):
     assert "Lines read: 0 (0 entries)" in out
 
 
-def test_progress_bar_goes_to_stderr_and_verbosity_0_is_quiet(tmp_path, users):
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_goes_to_stderr_on_a_terminal_only_and_verbosity_0_is_quiet(tmp_path, users):
     a, _b = users
     path = write_csv(tmp_path, [f"{a.uuid},1,5,2024-03-0{d},X\n" for d in range(1, 4)])
 
-    out, err = run(path)
-    assert "validating" in err or "writing" in err
-    assert "Created: 3" in out
+    out, err = StringIO(), Terminal()
+    call_command("import_sales_history", str(path), stdout=out, stderr=err)
+    assert "validating" in err.getvalue() or "writing" in err.getvalue()
+    assert "Created: 3" in out.getvalue()
+
+    out, err = run(path)  # not a terminal: no bar
+    assert err == "" and "unchanged: 3" in out
 
     out, err = run(path, "--verbosity", "0")
     assert out == "" and err == ""
+
+
+def test_every_bad_line_is_reported_even_after_an_unterminated_quote(tmp_path, users):
+    a, _b = users
+    path = write_csv(
+        tmp_path,
+        [
+            f'{a.uuid},"900123456,10.50,2024-03-01,X\n',  # 2: the quote never closes
+            f"{a.uuid},900123456,10.50,2024-03-02,X\n",  # 3: good
+            f'{a.uuid},900123456,"10.50,2024-03-03,X\n',  # 4
+            f"{a.uuid},900123456,-1,2024-03-04,X\n",  # 5
+        ],
+    )
+    message, err = run_failing(path, "--no-progress")
+    assert message == "3 error(s) in history.csv; nothing was written."
+    lines = err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["line 2", "line 4", "line 5"]
+    assert lines[0].startswith("line 2: unreadable CSV (")
+    assert not SalesHistoryEntry.objects.exists()
+
+
+def test_a_header_row_is_required(tmp_path, users):
+    a, _b = users
+    path = write_csv(tmp_path, [], header=f"{a.uuid},900123456,10.50,2024-03-01,X\n")
+    message, _err = run_failing(path, "--no-progress")
+    assert "line 1: the header must name the columns user_id,nit,monto,fecha,emc" in message

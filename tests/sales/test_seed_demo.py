@@ -213,11 +213,72 @@ def test_needs_a_seller_for_documents():
         )
 
 
-def test_progress_bar_goes_to_stderr_and_summary_to_stdout():
-    out, err = StringIO(), StringIO()
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_goes_to_stderr_on_a_terminal_and_summary_to_stdout():
+    out, err = StringIO(), Terminal()
     call_command("seed_demo", stdout=out, stderr=err, **SMALL)
     assert "documents" in err.getvalue()
+    assert "created" in out.getvalue()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal():
+    out, err = StringIO(), StringIO()  # a pipe, a log file, CI
+    call_command("seed_demo", stdout=out, stderr=err, **SMALL)
+    assert err.getvalue() == ""
     assert "created" in out.getvalue()
     out, err = StringIO(), StringIO()
     call_command("seed_demo", stdout=out, stderr=err, verbosity=0, **SMALL)
     assert err.getvalue() == "" and out.getvalue() == ""
+
+
+def test_sizes_out_of_range_are_told_in_words(capsys):
+    with pytest.raises(CommandError) as excinfo:
+        call_command("seed_demo", "--users", "-5", stdout=StringIO())
+    assert "argument --users: must be 0 or more, not -5" in str(excinfo.value)
+    assert "_non_negative" not in str(excinfo.value)
+    with pytest.raises(CommandError) as excinfo:
+        call_command("seed_demo", "--documents", "many", stdout=StringIO())
+    assert "argument --documents: 'many' is not a whole number" in str(excinfo.value)
+
+
+def test_help_shows_every_size_option_with_its_default():
+    from django.core.management import load_command_class
+
+    command = load_command_class("sales", "seed_demo")
+    text = " ".join(command.create_parser("manage.py", "seed_demo").format_help().split())
+    for expected in (
+        "--seed SEED random seed (default: 42)",
+        "--offices OFFICES offices (default: 10)",
+        "--users USERS users (sellers included) (default: 200)",
+        "(default: 1% of users, at least 20, or all of them)",
+        "documents (default: 250 per seller)",
+        "sales history entries (default: 10 per user)",
+        "(default: 5000)",
+    ):
+        assert expected in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+
+
+def test_more_sellers_than_users_is_refused_before_writing():
+    with pytest.raises(CommandError, match="--sellers 50 is more than --users 10"):
+        call_command("seed_demo", users=10, sellers=50, stdout=StringIO(), no_progress=True)
+    assert not User.objects.exists() and not Office.objects.exists()
+
+
+def test_documents_and_history_scale_with_the_people_asked_for():
+    """`--users 10` seeds a small database: 250 documents per seller, 10 entries per user,
+    said before it starts (not 5,000 documents from the defaults)."""
+    out = StringIO()
+    call_command(
+        "seed_demo", offices=2, users=10, sellers=2, stdout=out, stderr=StringIO(), no_progress=True
+    )
+    assert (
+        "Seeding (seed 42): 2 offices, 10 users (2 sellers), 500 documents, "
+        "100 history entries." in out.getvalue()
+    )
+    assert Document.objects.count() == 500
+    assert SalesHistoryEntry.objects.count() == 100

@@ -57,7 +57,8 @@ class TestPages:
         assert str(user.uuid) in html
         assert "Bodega Doña Rosa" in html
         assert 'value="Alpina"' in html  # the history inline
-        assert "&quot;2.00&quot;" in html  # the recent audit panel
+        assert "1,00 → 2,00" in html  # the recent audit panel: readable, no JSON quotes
+        assert "&quot;2.00&quot;" not in html
         assert f"?user__exact={user.pk}" in html
         # uuid is read-only: not an input
         assert 'name="uuid"' not in html

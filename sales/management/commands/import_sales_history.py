@@ -28,11 +28,12 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import reset_queries, transaction
-from tqdm import tqdm
 
+from common.commands import Command as BaseCommand
 from common.errors import InvalidInput
+from common.progress import progress_bar
 from sales.history_import import (
     FORMATS,
     LOOKUP_BATCH,
@@ -81,8 +82,9 @@ class _Errors:
 
 class Command(BaseCommand):
     help = (
-        "Import users' sales history from a CSV or JSON Lines file with "
-        "user_id,nit,monto,fecha,emc. Validates every line first (nothing is written if "
+        "Import users' sales history from a CSV file (its first row a header naming the "
+        "columns user_id,nit,monto,fecha,emc, in any order) or a JSON Lines file (one object "
+        "with those keys per line). Validates every line first (nothing is written if "
         "one is bad), then writes everything in one transaction."
     )
 
@@ -103,12 +105,14 @@ class Command(BaseCommand):
             action="store_true",
             help="each user in the file gets exactly the file's entries (others are deleted)",
         )
-        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--no-progress", action="store_true", help="no progress bar (shown only on a terminal)"
+        )
         parser.add_argument(
             "--max-errors",
             type=int,
             default=1000,
-            help="report at most this many errors, the first lines' (0: all; default 1000)",
+            help="report at most this many errors, the first lines' (0: all)",
         )
         parser.add_argument(
             "--chunk-entries",
@@ -197,13 +201,13 @@ class Command(BaseCommand):
         return parse_record(record, amount_parser=self.amount_parser)
 
     def _progress(self, desc: str, total: int | None, unit: str = "line"):
-        return tqdm(
+        return progress_bar(
+            stream=self.stderr,
+            enabled=self.show_progress,
             total=total,
             desc=desc,
             unit=unit,
             unit_scale=True,
-            disable=not self.show_progress,
-            file=getattr(self.stderr, "_out", self.stderr),
             leave=False,
             mininterval=0.5,
         )

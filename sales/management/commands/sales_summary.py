@@ -3,9 +3,10 @@
 import csv
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from common.commands import Command as BaseCommand
 from common.renderers import dumps, money_json
 from offices.models import Office
 from sales.selectors import SalesSummary, sales_summary
@@ -25,11 +26,15 @@ class Command(BaseCommand):
     help = "Per-seller sales minus returns for a date range: the same numbers as the API."
 
     def add_arguments(self, parser):
-        parser.add_argument("--start", type=str, help="First day, YYYY-MM-DD (default today).")
-        parser.add_argument("--end", type=str, help="Last day, inclusive (default today).")
-        parser.add_argument("--user", type=int, help="Only this seller (user id).")
-        parser.add_argument("--office", type=int, help="Only documents of this office (id).")
-        parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+        parser.add_argument(
+            "--start", type=str, help="first day, YYYY-MM-DD (default: today in TIME_ZONE)"
+        )
+        parser.add_argument("--end", type=str, help="last day, inclusive (default: today)")
+        parser.add_argument("--user", type=int, help="only this seller (user id)")
+        parser.add_argument("--office", type=int, help="only documents of this office (id)")
+        parser.add_argument(
+            "--format", choices=["table", "json", "csv"], default="table", help="output format"
+        )
 
     def handle(self, *args, **options):
         today = timezone.localdate()

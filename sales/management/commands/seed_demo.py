@@ -2,24 +2,17 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
-from tqdm import tqdm
+from django.core.management.base import CommandError
 
+from common.commands import Command as BaseCommand
+from common.commands import non_negative_int, positive_int
+from common.progress import progress_bar
 from sales.demo import DemoSeeder, Sizes
 
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
+# Defaults that scale: 250 documents per seller and 10 history entries per user, so that
+# `--users 10` seeds a small database too (200 users, 20 sellers: 5,000 and 2,000).
+DOCUMENTS_PER_SELLER = 250
+HISTORY_PER_USER = 10
 
 
 class Command(BaseCommand):
@@ -32,29 +25,58 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         defaults = Sizes()
-        parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
-        parser.add_argument("--offices", type=_non_negative, default=defaults.offices)
-        parser.add_argument("--users", type=_non_negative, default=defaults.users)
+        parser.add_argument("--seed", type=int, default=42, help="random seed")
+        parser.add_argument(
+            "--offices", type=non_negative_int, default=defaults.offices, help="offices"
+        )
+        parser.add_argument(
+            "--users",
+            type=non_negative_int,
+            default=defaults.users,
+            help="users (sellers included)",
+        )
         parser.add_argument(
             "--sellers",
-            type=_non_negative,
+            type=non_negative_int,
             default=None,
-            help="Users who issue documents (default: 1%% of users, at least 20 or all).",
+            help="users who issue documents, at most --users (default: 1%% of users, "
+            "at least 20, or all of them)",
         )
-        parser.add_argument("--documents", type=_non_negative, default=defaults.documents)
-        parser.add_argument("--history", type=_non_negative, default=defaults.history)
         parser.add_argument(
-            "--batch-size", type=_positive, default=5000, help="Rows per INSERT and transaction."
+            "--documents",
+            type=non_negative_int,
+            default=None,
+            help=f"documents (default: {DOCUMENTS_PER_SELLER} per seller)",
         )
-        parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
+        parser.add_argument(
+            "--history",
+            type=non_negative_int,
+            default=None,
+            help=f"sales history entries (default: {HISTORY_PER_USER} per user)",
+        )
+        parser.add_argument(
+            "--batch-size", type=positive_int, default=5000, help="rows per INSERT and transaction"
+        )
+        parser.add_argument(
+            "--no-progress", action="store_true", help="no progress bars (shown only on a terminal)"
+        )
 
     def handle(self, *args, **options):
+        if options["sellers"] is not None and options["sellers"] > options["users"]:
+            raise CommandError(
+                f"--sellers {options['sellers']} is more than --users {options['users']}: "
+                "sellers are users who issue documents (raise --users, or lower --sellers)."
+            )
+        people = Sizes(offices=0, users=options["users"], sellers=options["sellers"])
+        documents, history = options["documents"], options["history"]
         sizes = Sizes(
             offices=options["offices"],
             users=options["users"],
             sellers=options["sellers"],
-            documents=options["documents"],
-            history=options["history"],
+            documents=DOCUMENTS_PER_SELLER * people.seller_count
+            if documents is None
+            else documents,
+            history=HISTORY_PER_USER * people.users if history is None else history,
         )
         if sizes.documents and not sizes.seller_count:
             raise CommandError("Documents need at least one seller (--users and --sellers > 0).")
@@ -63,20 +85,21 @@ class Command(BaseCommand):
 
         verbosity = options["verbosity"]
         show_progress = verbosity > 0 and not options["no_progress"]
-        # tqdm redraws its line with \r: it needs the raw stream, not Django's OutputWrapper,
-        # which would add a newline to every write.
-        stream = self.stderr
-        while isinstance(stream, OutputWrapper):  # call_command(stderr=self.stderr) nests them
-            stream = stream._out
+        if verbosity > 0:
+            self.stdout.write(
+                f"Seeding (seed {options['seed']}): {sizes.offices:,} offices, "
+                f"{sizes.users:,} users ({sizes.seller_count:,} sellers), "
+                f"{sizes.documents:,} documents, {sizes.history:,} history entries."
+            )
 
         def progress(description: str, total: int):
-            return tqdm(
+            return progress_bar(
+                stream=self.stderr,
+                enabled=show_progress and total > 0,
                 total=total,
                 desc=description,
                 unit=" rows",
                 unit_scale=True,
-                file=stream,
-                disable=not show_progress or total == 0,
                 leave=True,
                 dynamic_ncols=True,
             )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from common.serving import base_url
 from offices.models import Office
 from users.models import User
 
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             password_note = "(changed since it was created; unchanged here)"
         self.stdout.write(
             self.style.SUCCESS(
-                "\nDemo admin login for http://127.0.0.1:8000/admin/\n"
+                f"\nDemo admin login for {base_url()}/admin/\n"
                 f"  username: {DEMO_ADMIN_USERNAME}\n"
                 f"  password: {password_note}\n"
             )

@@ -33,14 +33,14 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from common.errors import NotFound
 from common.openapi import ERROR_REF
 from common.views import ReleasesResponseMixin
-from sales.services import MAX_HISTORY_ENTRIES
-from users.leancore_serializers import (
+from leancore.payloads import (
     LEANCORE_USER_KEYS,
     history_update_from_payload,
     leancore_update_from_body,
     leancore_user_lookup,
     leancore_user_payload,
 )
+from sales.services import MAX_HISTORY_ENTRIES
 
 __all__ = ["history_update_from_payload", "leancore_user_payload", "urlpatterns"]
 

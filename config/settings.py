@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "users.apps.UsersConfig",
     "offices.apps.OfficesConfig",
     "sales.apps.SalesConfig",
+    "leancore.apps.LeancoreConfig",
     "axes",  # admin and token logins: lockout after repeated failures
 ]
 

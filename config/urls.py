@@ -28,7 +28,7 @@ urlpatterns = [
     path("v1/", include(v1.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("", include("users.leancore")),
+    path("", include("leancore.views")),
 ]
 
 handler400 = "common.views.bad_request"

@@ -16,16 +16,16 @@ from common.openapi import (
 )
 from common.renderers import json_response
 from common.viewsets import BsaleViewSet
-from sales.models import DocumentUse
-from sales.selectors import seller_documents
-from sales.serializers import SELLER_DOCUMENT_RESOURCE, sales_summary_json
-from users.filters import UserFilter
-from users.leancore import (
+from leancore.views import (
     HISTORY_PERMISSIONS,
     LEANCORE_USER_SCHEMA,
     UPDATE_REQUEST_SCHEMA,
     history_update_from_payload,
 )
+from sales.models import DocumentUse
+from sales.selectors import seller_documents
+from sales.serializers import SELLER_DOCUMENT_RESOURCE, sales_summary_json
+from users.filters import UserFilter
 from users.models import User
 from users.selectors import user_list
 from users.serializers import USER_RESOURCE

@@ -37,14 +37,14 @@ from common.tokens import (
     CheckedTokenVerifySerializer,
 )
 from common.views import ReleasesResponseMixin
-from sales.services import MAX_HISTORY_ENTRIES
-from users.leancore_serializers import (
+from leancore.payloads import (
     LEANCORE_USER_KEYS,
     history_update_from_payload,
     leancore_update_from_body,
     leancore_user_lookup,
     leancore_user_payload,
 )
+from sales.services import MAX_HISTORY_ENTRIES
 
 __all__ = ["history_update_from_payload", "leancore_user_payload", "urlpatterns"]
 

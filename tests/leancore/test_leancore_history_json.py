@@ -1,5 +1,5 @@
 """The history that PostgreSQL writes as JSON text equals the one Python builds, value for
-value and in the same order, in every time zone (users.leancore_serializers)."""
+value and in the same order, in every time zone (leancore.payloads)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db import connection
 
 from common.renderers import dumps
 from tests.factories import SalesHistoryEntryFactory, UserFactory
-from users.leancore_serializers import leancore_history, leancore_history_json
+from leancore.payloads import leancore_history, leancore_history_json
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 
 from common.renderers import dumps
-from tests.factories import SalesHistoryEntryFactory, UserFactory
 from leancore.payloads import leancore_history, leancore_history_json
+from tests.factories import SalesHistoryEntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

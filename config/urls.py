@@ -4,12 +4,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.routers import BsaleRouter
 from common.views import healthz
+from leancore.views import UserHistoryViewSet
 from offices.views import OfficeViewSet
 from sales.views import DocumentTypeViewSet, DocumentViewSet
 from users.views import UserViewSet
 
 v1 = BsaleRouter()
 v1.register("users", UserViewSet, basename="user")
+# Other apps' actions under /v1/users/ (same prefix and basename: same URLs and names).
+v1.register_actions("users", UserHistoryViewSet, basename="user")
 v1.register("offices", OfficeViewSet, basename="office")
 v1.register("document_types", DocumentTypeViewSet, basename="document-type")
 v1.register("documents", DocumentViewSet, basename="document")
@@ -22,7 +25,8 @@ urlpatterns = [
     path("v1/", include(v1.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("", include("leancore.views")),
+    path("", include("leancore.urls")),
+    path("", include("users.urls")),
 ]
 
 handler400 = "common.views.bad_request"

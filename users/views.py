@@ -1,7 +1,6 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
 from common.bsale import Representation, base_url, list_payload, parse_int
 from common.dates import parse_date_range
@@ -16,7 +15,6 @@ from common.openapi import (
 )
 from common.renderers import json_response
 from common.viewsets import BsaleViewSet
-from leancore.views import LEANCORE_USER_SCHEMA, UPDATE_REQUEST_SCHEMA, history_update_from_payload
 from sales.models import DocumentUse
 from sales.selectors import seller_documents
 from sales.serializers import SELLER_DOCUMENT_RESOURCE, sales_summary_json
@@ -68,13 +66,6 @@ SELLER_DOCUMENTS_SCHEMA = {
     },
 }
 
-# The Leancore body without ``user_id``: the user is in the path.
-HISTORY_REQUEST_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {k: v for k, v in UPDATE_REQUEST_SCHEMA["properties"].items() if k != "user_id"},
-}
-
 
 class UserViewSet(BsaleViewSet):
     resource = USER_RESOURCE
@@ -89,8 +80,6 @@ class UserViewSet(BsaleViewSet):
         # Summaries and a seller's documents show documents: both view permissions.
         if self.action in ("sales_summary", "sales", "returns"):
             return ("users.view_user", "sales.view_document")
-        if self.action == "history":
-            return ("users.change_sales_history",)
         return None  # the model's view permission
 
     def _require_user(self, user_id: int) -> None:
@@ -141,21 +130,3 @@ class UserViewSet(BsaleViewSet):
     def returns(self, request, pk=None):
         """The seller's credit notes in ``startdate..enddate``."""
         return self._seller_documents(request, pk, DocumentUse.RETURN)
-
-    @extend_schema(
-        request={"application/json": HISTORY_REQUEST_SCHEMA},
-        responses={
-            200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
-            **ERROR_RESPONSES,
-            **NOT_FOUND,
-        },
-    )
-    @action(detail=True, methods=["post"], url_path="history")
-    def history(self, request, pk=None):
-        """Leancore's update-user-sales-history for this user (merge, or ``replace``)."""
-        user = User.objects.filter(pk=pk).first()
-        if user is None:
-            raise NotFound(f"There is no user with id {pk}.")
-        return Response(
-            history_update_from_payload(user=user, payload=request.data, actor=request.user)
-        )

@@ -6,12 +6,13 @@ from common.routers import BsaleRouter
 from common.views import healthz
 from leancore.views import UserHistoryViewSet
 from offices.views import OfficeViewSet
-from sales.views import DocumentTypeViewSet, DocumentViewSet
+from sales.views import DocumentTypeViewSet, DocumentViewSet, SellerViewSet
 from users.views import UserViewSet
 
 v1 = BsaleRouter()
 v1.register("users", UserViewSet, basename="user")
 # Other apps' actions under /v1/users/ (same prefix and basename: same URLs and names).
+v1.register_actions("users", SellerViewSet, basename="user")
 v1.register_actions("users", UserHistoryViewSet, basename="user")
 v1.register("offices", OfficeViewSet, basename="office")
 v1.register("document_types", DocumentTypeViewSet, basename="document-type")

@@ -20,8 +20,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from common.admin import ProtectedDeleteMixin
 from common.money import CENT
-from sales.admin import ProtectedDeleteMixin, audit_history, history_entry_json
+from sales.admin import audit_history, history_entry_json
 from sales.models import SalesHistoryEntry
 from users.models import AuditEntry, User
 from users.services import audit_record, user_quota_update

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from common.admin import ProtectedDeleteMixin
 from sales import admin_views
 from sales.models import Document, DocumentType, SalesHistoryEntry
+from users import admin as users_admin
 from users.models import AuditEntry, User
 from users.services import audit_record
 
@@ -220,3 +222,90 @@ class SalesHistoryEntryAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         for user_id, entries in by_user.items():
             audit_history(user=users[user_id], actor=request.user, before=entries, after=[])
+
+
+# --- The user page: its sales history (extends users.admin.UserAdmin) --------------------
+
+# The user page edits the most recent history entries only: a merchant can have thousands,
+# and a form with thousands of rows is both slow and over Django's POST field limit.
+INLINE_HISTORY_LIMIT = 50
+
+
+class SalesHistoryInline(admin.TabularInline):
+    model = SalesHistoryEntry
+    fields = ("nit", "amount", "date", "emc")
+    extra = 0
+    verbose_name = _("sales history entry")
+    verbose_name_plural = _("sales history (most recent entries)")
+
+
+def _with_history_panel(fieldsets):
+    """The users page's fieldsets, the history panel beside the audit trail's."""
+    return tuple(
+        (
+            _("Sales history and audit trail"),
+            {**options, "fields": ("history_summary", *options["fields"])},
+        )
+        if "recent_audit" in options["fields"]
+        else (name, options)
+        for name, options in fieldsets
+    )
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(users_admin.UserAdmin):
+    """The user page plus the sales history: a summary panel and the most recent entries."""
+
+    readonly_fields = (*users_admin.UserAdmin.readonly_fields, "history_summary")
+    inlines = (*users_admin.UserAdmin.inlines, SalesHistoryInline)
+    fieldsets = _with_history_panel(users_admin.UserAdmin.fieldsets)
+
+    @admin.display(description=_("sales history"))
+    def history_summary(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        count = SalesHistoryEntry.objects.filter(user=obj).count()
+        url = reverse("admin:sales_saleshistoryentry_changelist") + f"?user__exact={obj.pk}"
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            _("%(count)s entries; the %(limit)s most recent are editable below.")
+            % {"count": count, "limit": INLINE_HISTORY_LIMIT},
+            url,
+            _("See the whole history"),
+        )
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, SalesHistoryInline) and obj is not None and obj.pk is not None:
+            recent_ids = list(
+                SalesHistoryEntry.objects.filter(user=obj)
+                .order_by("-date", "-id")
+                .values_list("pk", flat=True)[:INLINE_HISTORY_LIMIT]
+            )
+            kwargs["queryset"] = (
+                kwargs["queryset"].filter(pk__in=recent_ids).order_by("-date", "-id")
+            )
+        return kwargs
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SalesHistoryEntry:
+            return super().save_formset(request, form, formset, change)
+        before = []
+        for entry_form in formset.initial_forms:
+            deleted = formset.can_delete and formset._should_delete_form(entry_form)
+            if deleted or entry_form.has_changed():
+                initial = entry_form.initial
+                before.append(
+                    history_entry_json(
+                        initial["nit"], initial["amount"], initial["date"], initial["emc"]
+                    )
+                )
+        formset.save()
+        after = [
+            history_entry_json(obj.nit, obj.amount, obj.date, obj.emc)
+            for obj in [*(o for o, _fields in formset.changed_objects), *formset.new_objects]
+        ]
+        audit_history(user=form.instance, actor=request.user, before=before, after=after)

@@ -28,10 +28,6 @@ from users import admin as users_admin
 from users.models import AuditEntry, User
 from users.services import audit_record
 
-admin.site.site_header = _("Salesdesk back office")
-admin.site.site_title = _("Salesdesk")
-admin.site.index_title = _("Back office")
-
 
 def username_user_ids(term: str) -> list[int]:
     """Ids of the users whose username is ``term`` (case-insensitive): one small query.

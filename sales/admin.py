@@ -17,16 +17,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from common.admin import ProtectedDeleteMixin
 from sales import admin_views
 from sales.models import Document, DocumentType, SalesHistoryEntry
+from sales.services import history_entries_delete, history_entries_edit, history_entry_save
 from users import admin as users_admin
 from users.models import AuditEntry, User
-from users.services import audit_record
 
 
 def username_user_ids(term: str) -> list[int]:
@@ -108,29 +107,6 @@ class DocumentAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         return queryset.filter(user_id__in=username_user_ids(term)), False
 
 
-def history_entry_json(nit: str, amount, when, emc: str) -> dict[str, str]:
-    """One history entry as the audit trail stores it (the shape ``sales.services`` uses)."""
-    return {
-        "nit": nit,
-        "monto": str(amount),
-        "fecha": timezone.localtime(when).isoformat() if when is not None else None,
-        "emc": emc,
-    }
-
-
-def audit_history(*, user, actor, before: list, after: list) -> None:
-    """One audit entry for admin changes to a user's history; nothing when nothing changed."""
-    if before or after:
-        audit_record(
-            user=user,
-            actor=actor,
-            source=AuditEntry.Source.ADMIN,
-            field=AuditEntry.Field.HISTORY,
-            before=before,
-            after=after,
-        )
-
-
 @admin.register(SalesHistoryEntry)
 class SalesHistoryEntryAdmin(admin.ModelAdmin):
     """The whole sales history; every change made here lands in the audit trail."""
@@ -167,57 +143,19 @@ class SalesHistoryEntryAdmin(admin.ModelAdmin):
         )
         return queryset.filter(matches), False
 
+    # Writes go through the services, which record the audit entries.
     def save_model(self, request, obj, form, change):
-        before = []
-        if change and form.has_changed():
-            initial = form.initial
-            old_user_id = initial.get("user")
-            if old_user_id is not None and old_user_id != obj.user_id:
-                # Moved to another user: a deletion from the old user's history.
-                old_user = User.objects.filter(pk=old_user_id).first()
-                if old_user is not None:
-                    audit_history(
-                        user=old_user,
-                        actor=request.user,
-                        before=[
-                            history_entry_json(
-                                initial["nit"], initial["amount"], initial["date"], initial["emc"]
-                            )
-                        ],
-                        after=[],
-                    )
-            else:
-                before = [
-                    history_entry_json(
-                        initial["nit"], initial["amount"], initial["date"], initial["emc"]
-                    )
-                ]
-        super().save_model(request, obj, form, change)
-        if not change or form.has_changed():
-            audit_history(
-                user=obj.user,
-                actor=request.user,
-                before=before,
-                after=[history_entry_json(obj.nit, obj.amount, obj.date, obj.emc)],
-            )
+        history_entry_save(entry=obj, actor=request.user, source=AuditEntry.Source.ADMIN)
 
     def delete_model(self, request, obj):
-        user = obj.user
-        entry = history_entry_json(obj.nit, obj.amount, obj.date, obj.emc)
-        super().delete_model(request, obj)
-        audit_history(user=user, actor=request.user, before=[entry], after=[])
+        history_entries_delete(entries=[obj], actor=request.user, source=AuditEntry.Source.ADMIN)
 
     def delete_queryset(self, request, queryset):
-        by_user: dict[int, list] = {}
-        users = {}
-        for entry in queryset.select_related("user"):
-            users[entry.user_id] = entry.user
-            by_user.setdefault(entry.user_id, []).append(
-                history_entry_json(entry.nit, entry.amount, entry.date, entry.emc)
-            )
-        super().delete_queryset(request, queryset)
-        for user_id, entries in by_user.items():
-            audit_history(user=users[user_id], actor=request.user, before=entries, after=[])
+        history_entries_delete(
+            entries=queryset.select_related("user"),
+            actor=request.user,
+            source=AuditEntry.Source.ADMIN,
+        )
 
 
 # --- The user page: its sales history (extends users.admin.UserAdmin) --------------------
@@ -289,19 +227,11 @@ class UserAdmin(users_admin.UserAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not SalesHistoryEntry:
             return super().save_formset(request, form, formset, change)
-        before = []
-        for entry_form in formset.initial_forms:
-            deleted = formset.can_delete and formset._should_delete_form(entry_form)
-            if deleted or entry_form.has_changed():
-                initial = entry_form.initial
-                before.append(
-                    history_entry_json(
-                        initial["nit"], initial["amount"], initial["date"], initial["emc"]
-                    )
-                )
-        formset.save()
-        after = [
-            history_entry_json(obj.nit, obj.amount, obj.date, obj.emc)
-            for obj in [*(o for o, _fields in formset.changed_objects), *formset.new_objects]
-        ]
-        audit_history(user=form.instance, actor=request.user, before=before, after=after)
+        saved = formset.save(commit=False)
+        history_entries_edit(
+            user=form.instance,
+            saved=saved,
+            deleted=formset.deleted_objects,
+            actor=request.user,
+            source=AuditEntry.Source.ADMIN,
+        )

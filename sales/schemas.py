@@ -11,7 +11,7 @@ from common.openapi import (
     envelope_schema,
     ref,
 )
-from sales.serializers import SELLER_DOCUMENT_RESOURCE
+from sales.resources import SELLER_DOCUMENT_RESOURCE
 
 NUMBER = {"type": "number"}
 SALES_SUMMARY_SCHEMA = {

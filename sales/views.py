@@ -9,14 +9,14 @@ from common.viewsets import ApiViewSet, BsaleViewSet
 from sales.filters import DocumentFilter, DocumentTypeFilter
 from sales.models import Document, DocumentType, DocumentUse
 from sales.permissions import VIEW_DOCUMENT
-from sales.schemas import SALES_SUMMARY_SCHEMA_KWARGS, SELLER_DOCUMENTS_SCHEMA
-from sales.selectors import document_list, document_type_list, seller_documents
-from sales.serializers import (
+from sales.resources import (
     DOCUMENT_RESOURCE,
     DOCUMENT_TYPE_RESOURCE,
     SELLER_DOCUMENT_RESOURCE,
     sales_summary_json,
 )
+from sales.schemas import SALES_SUMMARY_SCHEMA_KWARGS, SELLER_DOCUMENTS_SCHEMA
+from sales.selectors import document_list, document_type_list, seller_documents
 from users.models import User
 from users.permissions import VIEW_USER
 from users.selectors import user_list

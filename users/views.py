@@ -1,8 +1,8 @@
 from common.viewsets import BsaleViewSet
 from users.filters import UserFilter
 from users.models import User
+from users.resources import USER_RESOURCE
 from users.selectors import user_list
-from users.serializers import USER_RESOURCE
 
 
 class UserViewSet(BsaleViewSet):

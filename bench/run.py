@@ -516,7 +516,7 @@ def summary_sql(start: dt.date, end: dt.date) -> str:
     """The SQL our summary sends for [start, end], with its parameters inlined."""
     from django.db import connection
 
-    from sales.serializers import sales_summary_json
+    from sales.resources import sales_summary_json
 
     captured: list[tuple[str, object]] = []
 

@@ -19,3 +19,13 @@ class BsaleRouter(SimpleRouter):
         return self._base_pattern.format(
             lookup_prefix=lookup_prefix, lookup_url_kwarg=lookup_url_kwarg, lookup_value=ID_PATTERN
         )
+
+    def register_actions(self, prefix: str, viewset, basename: str) -> None:
+        """Another app's action-only viewset under a registered prefix and basename.
+
+        The URLs and their names are those the actions would have on the resource's own
+        viewset (``user-sales``), and the resource's app need not import the other app.
+        """
+        self.registry.append((prefix, viewset, basename))
+        if hasattr(self, "_urls"):
+            del self._urls

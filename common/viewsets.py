@@ -17,7 +17,21 @@ def _authenticators(classes: tuple[type, ...]) -> tuple:
     return tuple(authentication() for authentication in classes)
 
 
-class BsaleViewSet(ReleasesResponseMixin, viewsets.GenericViewSet):
+class ApiViewSet(ReleasesResponseMixin, viewsets.GenericViewSet):
+    """The base of the /v1/ viewsets; alone, for viewsets of extra actions only.
+
+    Another app can add actions under a resource's prefix (``/v1/users/{id}/sales``) with a
+    viewset of its own registered on the same prefix: no import of the resource's app views.
+    """
+
+    lookup_value_regex = ID_PATTERN  # what BsaleRouter matches anyway
+
+    def get_authenticators(self):
+        # DRF makes them anew for every request; they keep no state, so once per process.
+        return _authenticators(tuple(self.authentication_classes))
+
+
+class BsaleViewSet(ApiViewSet):
     """``GET /v1/<name>.json``, ``/v1/<name>/<id>.json`` and ``/v1/<name>/count.json``.
 
     Subclasses set ``resource``, ``filterset_class``, ``permission_model`` and
@@ -26,11 +40,6 @@ class BsaleViewSet(ReleasesResponseMixin, viewsets.GenericViewSet):
 
     resource: Resource
     filterset_class = None
-    lookup_value_regex = ID_PATTERN  # what BsaleRouter matches anyway
-
-    def get_authenticators(self):
-        # DRF makes them anew for every request; they keep no state, so once per process.
-        return _authenticators(tuple(self.authentication_classes))
 
     def filtered_queryset(self):
         queryset = self.get_queryset()

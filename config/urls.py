@@ -4,8 +4,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.routers import BsaleRouter
 from common.views import favicon, healthz, home
+from leancore.views import UserHistoryViewSet
 from offices.views import OfficeViewSet
-from sales.views import DocumentTypeViewSet, DocumentViewSet
+from sales.views import DocumentTypeViewSet, DocumentViewSet, SellerViewSet
 from users.views import UserViewSet
 
 # No navigation sidebar: at a laptop's 1400 px its 275 px pushed the lists' main columns
@@ -14,6 +15,9 @@ admin.site.enable_nav_sidebar = False
 
 v1 = BsaleRouter()
 v1.register("users", UserViewSet, basename="user")
+# Other apps' actions under /v1/users/ (same prefix and basename: same URLs and names).
+v1.register_actions("users", SellerViewSet, basename="user")
+v1.register_actions("users", UserHistoryViewSet, basename="user")
 v1.register("offices", OfficeViewSet, basename="office")
 v1.register("document_types", DocumentTypeViewSet, basename="document-type")
 v1.register("documents", DocumentViewSet, basename="document")
@@ -28,7 +32,8 @@ urlpatterns = [
     path("v1/", include(v1.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("", include("leancore.views")),
+    path("", include("leancore.urls")),
+    path("", include("users.urls")),
 ]
 
 handler400 = "common.views.bad_request"

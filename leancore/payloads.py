@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from common.errors import InvalidInput, NotFound
 from sales.models import SalesHistoryEntry
-from sales.serializers import json_number_sql
+from sales.resources import json_number_sql
 from sales.services import parse_history, parse_user_uuid, safe_name, sales_history_update
 from users.models import AuditEntry, User
 

@@ -1,9 +1,11 @@
-"""Leancore methods and the token endpoints.
+"""Leancore methods.
 
 - ``POST /update-user-sales-history``: merge or replace a user's sales history.
 - ``GET /user?id=<uuid>`` (or ``?nit=``, ``?phone=``): the Leancore user object.
 - ``POST /oauth2/token``: OAuth2 client credentials grant (RFC 6749 section 4.4).
-- ``POST /api/token/``, ``/api/token/refresh/``, ``/api/token/verify/``: simplejwt.
+- ``POST /v1/users/{id}/history``: the history update for the user in the path.
+
+The JWT endpoints (``/api/token/...``) need only users: ``users.tokens``.
 """
 
 from __future__ import annotations
@@ -13,122 +15,36 @@ import binascii
 from urllib.parse import unquote_plus
 
 from django.contrib.auth import authenticate
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from common.errors import NotFound
-from common.openapi import ERROR_REF
-from common.parsers import JSONParser
-from common.tokens import (
-    AccessToken,
-    CheckedTokenRefreshSerializer,
-    CheckedTokenVerifySerializer,
-)
+from common.openapi import ERROR_REF, ERROR_RESPONSES, NOT_FOUND
+from common.tokens import AccessToken
 from common.views import ReleasesResponseMixin
+from common.viewsets import ApiViewSet
 from leancore.payloads import (
-    LEANCORE_USER_KEYS,
     history_update_from_payload,
     leancore_update_from_body,
     leancore_user_lookup,
-    leancore_user_payload,
 )
-from sales.services import MAX_HISTORY_ENTRIES
-
-__all__ = ["history_update_from_payload", "leancore_user_payload", "urlpatterns"]
-
-HISTORY_PERMISSION = "users.change_sales_history"
-VIEW_USER_PERMISSION = "users.view_user"
-# The history methods answer with the user's profile: the write and the read, both.
-HISTORY_PERMISSIONS = (HISTORY_PERMISSION, VIEW_USER_PERMISSION)
-
-# --- OpenAPI --------------------------------------------------------------------------------
-
-_STRING = {"type": "string"}
-_HISTORY_ENTRY_IN = {
-    "type": "object",
-    "required": ["nit", "monto", "fecha", "emc"],
-    "additionalProperties": False,
-    "properties": {
-        "nit": {"type": "string", "minLength": 1, "maxLength": 32},
-        "monto": {"type": "number", "minimum": 0, "description": "At most 2 decimals."},
-        "fecha": {
-            "type": "string",
-            "description": "ISO 8601 date or datetime; without an offset, in the configured "
-            "time zone.",
-        },
-        "emc": {"type": "string", "minLength": 1, "maxLength": 200},
-    },
-}
-UPDATE_REQUEST_SCHEMA = {
-    "type": "object",
-    "required": ["user_id"],
-    "additionalProperties": False,
-    "properties": {
-        "user_id": {"type": "string", "format": "uuid"},
-        "history": {"type": "array", "maxItems": MAX_HISTORY_ENTRIES, "items": _HISTORY_ENTRY_IN},
-        "replace": {"type": "boolean", "default": False},
-    },
-}
-LEANCORE_USER_SCHEMA = {
-    "type": "object",
-    "required": list(LEANCORE_USER_KEYS),
-    "properties": {
-        "id": {"type": "string", "format": "uuid"},
-        "image": _STRING,
-        "name": _STRING,
-        "lastname": _STRING,
-        "business_name": _STRING,
-        "quota": {"type": "number"},
-        "status": _STRING,
-        "phone": _STRING,
-        "email": _STRING,
-        "nit": _STRING,
-        "address": _STRING,
-        "history": {
-            "type": "array",
-            "description": "Sorted by fecha, then nit, then emc.",
-            "items": {
-                "type": "object",
-                "required": ["nit", "monto", "fecha", "emc"],
-                "properties": {
-                    "nit": _STRING,
-                    "monto": {"type": "number"},
-                    "fecha": {"type": "string", "format": "date-time"},
-                    "emc": _STRING,
-                },
-            },
-        },
-        "score": {"type": "number", "nullable": True},
-        "payment_data": {"type": "object"},
-        "apn_token": _STRING,
-        "ecosystem": _STRING,
-        "business_entity": _STRING,
-        "additional_data": {"type": "object"},
-    },
-}
-OAUTH_ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error", "error_description"],
-    "properties": {
-        "error": {
-            "type": "string",
-            "enum": ["invalid_request", "invalid_client", "unsupported_grant_type"],
-        },
-        "error_description": _STRING,
-    },
-}
+from leancore.schemas import (
+    HISTORY_REQUEST_SCHEMA,
+    LEANCORE_USER_SCHEMA,
+    OAUTH_ERROR_SCHEMA,
+    OAUTH_TOKEN_REQUEST,
+    OAUTH_TOKEN_RESPONSE,
+    UPDATE_REQUEST_SCHEMA,
+)
+from users.models import User
+from users.permissions import CHANGE_SALES_HISTORY, VIEW_USER
+from users.selectors import user_list
 
 
 class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
@@ -139,7 +55,7 @@ class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
     nothing; answers the full Leancore user object.
     """
 
-    required_perms = HISTORY_PERMISSIONS
+    required_perms = (CHANGE_SALES_HISTORY, VIEW_USER)
 
     @extend_schema(
         operation_id="leancore_update_user_sales_history",
@@ -183,7 +99,7 @@ class LeancoreUserView(ReleasesResponseMixin, APIView):
     def get(self, request):
         params = request.query_params
         user = request.user
-        only_pk = None if user.has_perm(VIEW_USER_PERMISSION) else user.pk
+        only_pk = None if user.has_perm(VIEW_USER) else user.pk
         try:
             payload = leancore_user_lookup(
                 id=params.get("id"),
@@ -249,25 +165,9 @@ class OAuth2TokenView(ReleasesResponseMixin, APIView):
 
     @extend_schema(
         operation_id="oauth2_token",
-        request={
-            "application/x-www-form-urlencoded": inline_serializer(
-                "OAuth2TokenRequest",
-                {
-                    "grant_type": serializers.ChoiceField(choices=["client_credentials"]),
-                    "client_id": serializers.CharField(required=False),
-                    "client_secret": serializers.CharField(required=False),
-                },
-            )
-        },
+        request={"application/x-www-form-urlencoded": OAUTH_TOKEN_REQUEST},
         responses={
-            200: inline_serializer(
-                "OAuth2TokenResponse",
-                {
-                    "access_token": serializers.CharField(),
-                    "token_type": serializers.CharField(),
-                    "expires_in": serializers.IntegerField(),
-                },
-            ),
+            200: OAUTH_TOKEN_RESPONSE,
             400: OpenApiResponse(
                 OAUTH_ERROR_SCHEMA, description="invalid_request or unsupported_grant_type."
             ),
@@ -335,37 +235,32 @@ class OAuth2TokenView(ReleasesResponseMixin, APIView):
         )
 
 
-# --- simplejwt ----------------------------------------------------------------------------
+class UserHistoryViewSet(ApiViewSet):
+    """``POST /v1/users/{id}/history``: registered on the ``users`` prefix beside users' own."""
 
+    permission_model = User
+    # The write answers with the user's profile: it is a read too.
+    required_perms = (CHANGE_SALES_HISTORY, VIEW_USER)
 
-_TOKEN_PARSERS = [JSONParser, FormParser]
+    def get_queryset(self):
+        return user_list()
 
-urlpatterns = [
-    # Leancore's paths, exactly as its clients call them (no trailing slash).
-    path(
-        "update-user-sales-history",
-        UpdateUserSalesHistoryView.as_view(),
-        name="leancore-update-user-sales-history",
-    ),
-    path("user", LeancoreUserView.as_view(), name="leancore-user"),
-    path("oauth2/token", OAuth2TokenView.as_view(), name="oauth2-token"),
-    path(
-        "api/token/",
-        TokenObtainPairView.as_view(parser_classes=_TOKEN_PARSERS),
-        name="token_obtain_pair",
-    ),
-    path(
-        "api/token/refresh/",
-        TokenRefreshView.as_view(
-            parser_classes=_TOKEN_PARSERS, serializer_class=CheckedTokenRefreshSerializer
-        ),
-        name="token_refresh",
-    ),
-    path(
-        "api/token/verify/",
-        TokenVerifyView.as_view(
-            parser_classes=_TOKEN_PARSERS, serializer_class=CheckedTokenVerifySerializer
-        ),
-        name="token_verify",
-    ),
-]
+    @extend_schema(
+        request={"application/json": HISTORY_REQUEST_SCHEMA},
+        responses={
+            200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
+            **ERROR_RESPONSES,
+            **NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="history")
+    def history(self, request, pk=None):
+        """Leancore's update-user-sales-history for this user (merge, or ``replace``)."""
+        user = User.objects.filter(pk=pk).first()
+        if user is None:
+            raise NotFound(f"There is no user with id {pk}.")
+        return Response(
+            history_update_from_payload(
+                user=user, payload=request.data, actor=request.user, rendered=True
+            )
+        )

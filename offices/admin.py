@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from common.admin import ProtectedDeleteMixin
 from offices.models import Office
-from sales.admin import ProtectedDeleteMixin
 
 
 @admin.register(Office)

@@ -1,8 +1,8 @@
 from common.viewsets import BsaleViewSet
 from offices.filters import OfficeFilter
 from offices.models import Office
+from offices.resources import OFFICE_RESOURCE
 from offices.selectors import office_list
-from offices.serializers import OFFICE_RESOURCE
 
 
 class OfficeViewSet(BsaleViewSet):

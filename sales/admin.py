@@ -16,20 +16,24 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.utils import quote
 from django.db import models
-from django.urls import NoReverseMatch, path, reverse
-from django.utils import timezone
+from django.forms.models import BaseInlineFormSet
+from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from common.admin import ProtectedDeleteMixin
 from common.errors import InvalidInput
 from sales import admin_views
 from sales.models import Document, DocumentType, SalesHistoryEntry
-from sales.services import check_history_room
+from sales.services import (
+    check_history_room,
+    history_entries_delete,
+    history_entries_edit,
+    history_entry_save,
+)
+from users import admin as users_admin
 from users.models import AuditEntry, User
-from users.services import audit_record
 
 
 class BoundedHistoryEntryForm(forms.ModelForm):
@@ -46,9 +50,21 @@ class BoundedHistoryEntryForm(forms.ModelForm):
         return cleaned
 
 
-admin.site.site_header = _("Salesdesk back office")
-admin.site.site_title = _("Salesdesk")
-admin.site.index_title = _("Back office")
+class BoundedHistoryFormSet(BaseInlineFormSet):
+    """Entries added here must fit in the user's bounded history (sales.services)."""
+
+    def clean(self):
+        super().clean()
+        if self.instance is None or self.instance.pk is None:
+            return
+        added = sum(
+            1 for f in self.extra_forms if f.has_changed() and not self._should_delete_form(f)
+        )
+        removed = sum(1 for f in self.initial_forms if self._should_delete_form(f))
+        try:
+            check_history_room(user_pk=self.instance.pk, adding=added, removing=removed)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 def username_user_ids(term: str) -> list[int]:
@@ -58,69 +74,6 @@ def username_user_ids(term: str) -> list[int]:
     ``UPPER(username)`` on every row of a million-row table would not.
     """
     return list(User.objects.filter(username__iexact=term).values_list("pk", flat=True)[:20])
-
-
-# How many protected objects the "cannot delete" page lists before it summarises the rest.
-PROTECTED_SAMPLE_SIZE = 10
-
-
-class ProtectedDeleteMixin:
-    """Refuse, cheaply, to delete what fiscal documents (or users) still point at.
-
-    Django's admin already refuses (``on_delete=PROTECT``) and shows its "Cannot delete"
-    page, but to do so it loads every protecting row: an office that 20,000 documents
-    point at would render 20,000 links. This finds the protecting rows with one small
-    query per PROTECT relation, lists the first few and counts the rest, and returns them
-    the way ``get_deleted_objects`` does, so the delete view and the "delete selected"
-    action show the same page and delete nothing. Objects nobody protects go through
-    Django's usual collector (cascades, permissions, indirect protection).
-    """
-
-    def get_deleted_objects(self, objs, request):
-        protected = self.protected_related_objects(objs)
-        if protected:
-            return [], {}, set(), protected
-        return super().get_deleted_objects(objs, request)
-
-    def protected_related_objects(self, objs) -> list:
-        protected: list = []
-        # include_hidden: Document.document_type and reference_document have related_name="+",
-        # which hides them from ``_meta.related_objects`` but not from the delete collector.
-        relations = (
-            field
-            for field in self.model._meta.get_fields(include_hidden=True)
-            if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
-        )
-        for rel in relations:
-            if rel.on_delete is not models.PROTECT:
-                continue
-            related = rel.related_model
-            queryset = related._base_manager.filter(**{f"{rel.field.name}__in": objs})
-            # No ORDER BY: sorting on the primary key could make PostgreSQL walk the whole
-            # table for a rare value instead of using the foreign key's index.
-            sample = list(queryset.order_by()[: PROTECTED_SAMPLE_SIZE + 1])
-            if not sample:
-                continue
-            protected.extend(self._protected_link(obj) for obj in sample[:PROTECTED_SAMPLE_SIZE])
-            if len(sample) > PROTECTED_SAMPLE_SIZE:
-                rest = queryset.count() - PROTECTED_SAMPLE_SIZE
-                protected.append(
-                    _("… and %(count)s more: %(name)s")
-                    % {"count": rest, "name": related._meta.verbose_name_plural}
-                )
-        return protected
-
-    def _protected_link(self, obj):
-        opts = obj._meta
-        label = capfirst(opts.verbose_name)
-        try:
-            url = reverse(
-                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
-                args=(quote(obj.pk),),
-            )
-        except NoReverseMatch:
-            return f"{label}: {obj}"
-        return format_html('{}: <a href="{}">{}</a>', label, url, obj)
 
 
 @admin.register(DocumentType)
@@ -193,29 +146,6 @@ class DocumentAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         return queryset.filter(user_id__in=username_user_ids(term)), False
 
 
-def history_entry_json(nit: str, amount, when, emc: str) -> dict[str, str]:
-    """One history entry as the audit trail stores it (the shape ``sales.services`` uses)."""
-    return {
-        "nit": nit,
-        "monto": str(amount),
-        "fecha": timezone.localtime(when).isoformat() if when is not None else None,
-        "emc": emc,
-    }
-
-
-def audit_history(*, user, actor, before: list, after: list) -> None:
-    """One audit entry for admin changes to a user's history; nothing when nothing changed."""
-    if before or after:
-        audit_record(
-            user=user,
-            actor=actor,
-            source=AuditEntry.Source.ADMIN,
-            field=AuditEntry.Field.HISTORY,
-            before=before,
-            after=after,
-        )
-
-
 @admin.register(SalesHistoryEntry)
 class SalesHistoryEntryAdmin(admin.ModelAdmin):
     """The whole sales history; every change made here lands in the audit trail."""
@@ -262,54 +192,96 @@ class SalesHistoryEntryAdmin(admin.ModelAdmin):
         )
         return queryset.filter(matches), False
 
+    # Writes go through the services, which record the audit entries.
     def save_model(self, request, obj, form, change):
-        before = []
-        if change and form.has_changed():
-            initial = form.initial
-            old_user_id = initial.get("user")
-            if old_user_id is not None and old_user_id != obj.user_id:
-                # Moved to another user: a deletion from the old user's history.
-                old_user = User.objects.filter(pk=old_user_id).first()
-                if old_user is not None:
-                    audit_history(
-                        user=old_user,
-                        actor=request.user,
-                        before=[
-                            history_entry_json(
-                                initial["nit"], initial["amount"], initial["date"], initial["emc"]
-                            )
-                        ],
-                        after=[],
-                    )
-            else:
-                before = [
-                    history_entry_json(
-                        initial["nit"], initial["amount"], initial["date"], initial["emc"]
-                    )
-                ]
-        super().save_model(request, obj, form, change)
-        if not change or form.has_changed():
-            audit_history(
-                user=obj.user,
-                actor=request.user,
-                before=before,
-                after=[history_entry_json(obj.nit, obj.amount, obj.date, obj.emc)],
-            )
+        history_entry_save(entry=obj, actor=request.user, source=AuditEntry.Source.ADMIN)
 
     def delete_model(self, request, obj):
-        user = obj.user
-        entry = history_entry_json(obj.nit, obj.amount, obj.date, obj.emc)
-        super().delete_model(request, obj)
-        audit_history(user=user, actor=request.user, before=[entry], after=[])
+        history_entries_delete(entries=[obj], actor=request.user, source=AuditEntry.Source.ADMIN)
 
     def delete_queryset(self, request, queryset):
-        by_user: dict[int, list] = {}
-        users = {}
-        for entry in queryset.select_related("user"):
-            users[entry.user_id] = entry.user
-            by_user.setdefault(entry.user_id, []).append(
-                history_entry_json(entry.nit, entry.amount, entry.date, entry.emc)
+        history_entries_delete(
+            entries=queryset.select_related("user"),
+            actor=request.user,
+            source=AuditEntry.Source.ADMIN,
+        )
+
+
+# --- The user page: its sales history (extends users.admin.UserAdmin) --------------------
+
+# The user page edits the most recent history entries only: a merchant can have thousands,
+# and a form with thousands of rows is both slow and over Django's POST field limit.
+INLINE_HISTORY_LIMIT = 50
+
+
+class SalesHistoryInline(admin.TabularInline):
+    model = SalesHistoryEntry
+    formset = BoundedHistoryFormSet
+    fields = ("nit", "amount", "date", "emc")
+    extra = 0
+    verbose_name = _("sales history entry")
+    verbose_name_plural = _("sales history (most recent entries)")
+
+
+def _with_history_panel(fieldsets):
+    """The users page's fieldsets, the history panel beside the audit trail's."""
+    return tuple(
+        (
+            _("Sales history and audit trail"),
+            {**options, "fields": ("history_summary", *options["fields"])},
+        )
+        if "recent_audit" in options["fields"]
+        else (name, options)
+        for name, options in fieldsets
+    )
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(users_admin.UserAdmin):
+    """The user page plus the sales history: a summary panel and the most recent entries."""
+
+    readonly_fields = (*users_admin.UserAdmin.readonly_fields, "history_summary")
+    inlines = (*users_admin.UserAdmin.inlines, SalesHistoryInline)
+    fieldsets = _with_history_panel(users_admin.UserAdmin.fieldsets)
+
+    @admin.display(description=_("sales history"))
+    def history_summary(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        count = SalesHistoryEntry.objects.filter(user=obj).count()
+        url = reverse("admin:sales_saleshistoryentry_changelist") + f"?user__exact={obj.pk}"
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            _("%(count)s entries; the %(limit)s most recent are editable below.")
+            % {"count": count, "limit": INLINE_HISTORY_LIMIT},
+            url,
+            _("See the whole history"),
+        )
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, SalesHistoryInline) and obj is not None and obj.pk is not None:
+            recent_ids = list(
+                SalesHistoryEntry.objects.filter(user=obj)
+                .order_by("-date", "-id")
+                .values_list("pk", flat=True)[:INLINE_HISTORY_LIMIT]
             )
-        super().delete_queryset(request, queryset)
-        for user_id, entries in by_user.items():
-            audit_history(user=users[user_id], actor=request.user, before=entries, after=[])
+            kwargs["queryset"] = (
+                kwargs["queryset"].filter(pk__in=recent_ids).order_by("-date", "-id")
+            )
+        return kwargs
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SalesHistoryEntry:
+            return super().save_formset(request, form, formset, change)
+        saved = formset.save(commit=False)
+        history_entries_edit(
+            user=form.instance,
+            saved=saved,
+            deleted=formset.deleted_objects,
+            actor=request.user,
+            source=AuditEntry.Source.ADMIN,
+        )

@@ -45,12 +45,14 @@ from sales.history_import import (
     validate_upload,
 )
 from sales.models import Document, SalesHistoryEntry
+from sales.permissions import VIEW_DOCUMENT
 from sales.selectors import SalesSummary, SellerSummary, sales_summary
 from sales.services import sales_history_preview, sales_history_update
 from users.models import AuditEntry, User
+from users.permissions import CHANGE_SALES_HISTORY, VIEW_USER
 
-SUMMARY_PERMISSION = "sales.view_document"
-IMPORT_PERMISSION = "users.change_sales_history"
+SUMMARY_PERMISSION = VIEW_DOCUMENT
+IMPORT_PERMISSION = CHANGE_SALES_HISTORY
 CHART_TOP = 15  # bars in the summary's chart: the sellers with the highest subtotals
 DASHBOARD_TOP = 5
 SUMMARY_PAGE_SIZE = 100  # table rows per page (the CSV has them all)
@@ -201,7 +203,7 @@ def sales_summary_view(model_admin, request):
             chart_is_partial=len(summary.sellers) > len(top),
             seller_count=len(summary.sellers),
             csv_url=f"?{shown.urlencode()}&export=csv",
-            can_view_users=request.user.has_perm("users.view_user"),
+            can_view_users=request.user.has_perm(VIEW_USER),
             amounts_include_tax=settings.SALES_SUMMARY_SUBTOTAL != "net",
         )
     return TemplateResponse(request, "admin/sales/sales_summary.html", context)

@@ -2,7 +2,7 @@
 
 The summary's aggregate is shared by the API, the admin page and the ``sales_summary``
 command, so the three always show the same numbers (on PostgreSQL the API has the
-database also write its JSON: ``sales.serializers.sales_summary_json``).
+database also write its JSON: ``sales.resources.sales_summary_json``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Writes on sales data: the user's sales history (Leancore ``update-user-sales-history``).
 
-The API method, the users viewset's ``history`` action, the admin and the
-``import_sales_history`` command all write history through ``sales_history_update``,
-so the rules and the audit trail are the same everywhere.
+The API method, the ``history`` action and the ``import_sales_history`` command write
+history through ``sales_history_update``; the admin's entry pages and the user page's
+inline through ``history_entry_save``, ``history_entries_delete`` and
+``history_entries_edit``. Each records the change in the audit trail.
 """
 
 from __future__ import annotations
@@ -219,7 +220,8 @@ def parse_history(raw: Any, *, field: str = "history") -> list[HistoryEntryData]
 # --- Writing ----------------------------------------------------------------------------
 
 
-def _entry_json(nit: str, amount: Decimal, when: datetime, emc: str) -> dict[str, str]:
+def history_entry_json(nit: str, amount: Decimal, when: datetime, emc: str) -> dict[str, str]:
+    """One history entry as the audit trail stores it (every writer uses this shape)."""
     when = timezone.localtime(when, timezone.get_default_timezone())
     return {"nit": nit, "monto": str(amount), "fecha": when.isoformat(), "emc": emc}
 
@@ -314,8 +316,8 @@ def _plan(
             plan.created += 1
         else:
             plan.updated += 1
-            plan.before.append(_entry_json(entry.nit, old[1], entry.date, entry.emc))
-        plan.after.append(_entry_json(entry.nit, entry.amount, entry.date, entry.emc))
+            plan.before.append(history_entry_json(entry.nit, old[1], entry.date, entry.emc))
+        plan.after.append(history_entry_json(entry.nit, entry.amount, entry.date, entry.emc))
         plan.upserts.append(entry)
     if replace:
         wanted = {entry.key for entry in entries}
@@ -323,7 +325,8 @@ def _plan(
             (key, pk, amount) for key, (pk, amount) in existing.items() if key not in wanted
         ]
         plan.before.extend(
-            _entry_json(nit, amount, when, emc) for (nit, when, emc), _pk, amount in plan.stale
+            history_entry_json(nit, amount, when, emc)
+            for (nit, when, emc), _pk, amount in plan.stale
         )
     return plan
 
@@ -417,6 +420,121 @@ def sales_history_update(
             after=plan.after,
         )
     return plan.counts()
+
+
+def _entry_audit(entry: SalesHistoryEntry) -> dict[str, str]:
+    return history_entry_json(entry.nit, entry.amount, entry.date, entry.emc)
+
+
+def _entry_values(entry: SalesHistoryEntry) -> tuple:
+    return (entry.user_id, entry.nit, entry.amount, entry.date, entry.emc)
+
+
+def _audit_history(*, user: User, actor: User | None, source, before: list, after: list) -> None:
+    if before or after:
+        audit_record(
+            user=user,
+            actor=actor,
+            source=source,
+            field=AuditEntry.Field.HISTORY,
+            before=before,
+            after=after,
+        )
+
+
+def _stored_entries(pks: Iterable[int | None]) -> dict[int, SalesHistoryEntry]:
+    pks = [pk for pk in pks if pk is not None]
+    if not pks:
+        return {}
+    rows = SalesHistoryEntry.objects.select_for_update().filter(pk__in=pks)
+    return {row.pk: row for row in rows}
+
+
+@transaction.atomic
+def history_entry_save(
+    *, entry: SalesHistoryEntry, actor: User | None, source: AuditEntry.Source | str
+) -> SalesHistoryEntry:
+    """Create or change one history entry and record it (nothing recorded if unchanged).
+
+    Moving an entry to another user is recorded as a deletion from the first user's
+    history and an addition to the second's.
+    """
+    stored = _stored_entries([entry.pk]).get(entry.pk)
+    entry.save()
+    if stored is None:
+        _audit_history(
+            user=entry.user, actor=actor, source=source, before=[], after=[_entry_audit(entry)]
+        )
+    elif _entry_values(stored) != _entry_values(entry):
+        if stored.user_id != entry.user_id:
+            _audit_history(
+                user=stored.user,
+                actor=actor,
+                source=source,
+                before=[_entry_audit(stored)],
+                after=[],
+            )
+            _audit_history(
+                user=entry.user, actor=actor, source=source, before=[], after=[_entry_audit(entry)]
+            )
+        else:
+            _audit_history(
+                user=entry.user,
+                actor=actor,
+                source=source,
+                before=[_entry_audit(stored)],
+                after=[_entry_audit(entry)],
+            )
+    return entry
+
+
+@transaction.atomic
+def history_entries_delete(
+    *, entries: Iterable[SalesHistoryEntry], actor: User | None, source: AuditEntry.Source | str
+) -> int:
+    """Delete history entries of any users; one audit entry per user. Returns how many."""
+    by_user: dict[int, list] = {}
+    users: dict[int, User] = {}
+    pks = []
+    for entry in entries:
+        pks.append(entry.pk)
+        users[entry.user_id] = entry.user
+        by_user.setdefault(entry.user_id, []).append(_entry_audit(entry))
+    deleted = 0
+    for batch in _batches(pks, DELETE_BATCH_SIZE):
+        deleted += SalesHistoryEntry.objects.filter(pk__in=batch).delete()[0]
+    for user_id, before in by_user.items():
+        _audit_history(user=users[user_id], actor=actor, source=source, before=before, after=[])
+    return deleted
+
+
+@transaction.atomic
+def history_entries_edit(
+    *,
+    user: User,
+    saved: Sequence[SalesHistoryEntry],
+    deleted: Sequence[SalesHistoryEntry],
+    actor: User | None,
+    source: AuditEntry.Source | str,
+) -> None:
+    """Save (new or changed) and delete some of one user's entries: one audit entry for all.
+
+    ``before`` lists the stored values of the changed and deleted entries, newest first
+    (the admin inline's order); ``after`` the saved entries, in the order given.
+    """
+    stored = _stored_entries(entry.pk for entry in [*saved, *deleted])
+    before = sorted(stored.values(), key=lambda entry: (entry.date, entry.pk), reverse=True)
+    for batch in _batches((entry.pk for entry in deleted), DELETE_BATCH_SIZE):
+        SalesHistoryEntry.objects.filter(pk__in=batch).delete()
+    for entry in saved:
+        entry.save()
+    _audit_history(
+        user=user,
+        actor=actor,
+        source=source,
+        before=[_entry_audit(entry) for entry in before],
+        after=[_entry_audit(entry) for entry in saved],
+    )
 
 
 class _HistoryUpsert:

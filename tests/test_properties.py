@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from common import bsale
 from common.errors import InvalidInput
 from common.renderers import money_json
-from offices.serializers import OFFICE_RESOURCE
-from sales.serializers import DOCUMENT_RESOURCE, DOCUMENT_TYPE_RESOURCE
+from offices.resources import OFFICE_RESOURCE
+from sales.resources import DOCUMENT_RESOURCE, DOCUMENT_TYPE_RESOURCE
 from sales.services import NIT_MAX_LENGTH, HistoryEntryData, parse_history
 from tests.factories import DocumentFactory
-from users.serializers import USER_RESOURCE
+from users.resources import USER_RESOURCE
 
 FAST = settings(max_examples=200, deadline=None)
 HTTP = settings(

@@ -1,9 +1,9 @@
 """Back office for users (Bsale sellers and Leancore merchants) and the audit trail.
 
 Quota changes (the change form and the changelist's editable column) go through
-``users.services.user_quota_update``, and sales-history changes made in the inline are
-recorded with ``users.services.audit_record``: every change lands in the audit trail
-with source "admin" and the staff member as actor.
+``users.services.user_quota_update``: every change lands in the audit trail with source
+"admin" and the staff member as actor. The sales app extends this page with the user's
+sales history (``sales.admin.UserAdmin``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
-from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,18 +22,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
-from common.errors import InvalidInput
+from common.admin import ProtectedDeleteMixin
 from common.money import CENT
-from sales.admin import ProtectedDeleteMixin, audit_history, history_entry_json
-from sales.models import SalesHistoryEntry
-from sales.services import check_history_room
 from users.audit_display import change_lines
 from users.models import AuditEntry, User
 from users.services import audit_record, user_quota_update
 
-# The user page edits the most recent history entries only: a merchant can have thousands,
-# and a form with thousands of rows is both slow and over Django's POST field limit.
-INLINE_HISTORY_LIMIT = 50
 RECENT_AUDIT_LIMIT = 10
 AUDIT_LIST_LINES = 4  # changed history entries shown per audit row (then "and N more")
 
@@ -86,32 +79,6 @@ def _change_html(entry: AuditEntry, *, limit: int) -> str:
     return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
 
-class BoundedHistoryFormSet(BaseInlineFormSet):
-    """Entries added here must fit in the user's bounded history (sales.services)."""
-
-    def clean(self):
-        super().clean()
-        if self.instance is None or self.instance.pk is None:
-            return
-        added = sum(
-            1 for f in self.extra_forms if f.has_changed() and not self._should_delete_form(f)
-        )
-        removed = sum(1 for f in self.initial_forms if self._should_delete_form(f))
-        try:
-            check_history_room(user_pk=self.instance.pk, adding=added, removing=removed)
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.message) from None
-
-
-class SalesHistoryInline(admin.TabularInline):
-    model = SalesHistoryEntry
-    formset = BoundedHistoryFormSet
-    fields = ("nit", "amount", "date", "emc")
-    extra = 0
-    verbose_name = _("sales history entry")
-    verbose_name_plural = _("sales history (most recent entries)")
-
-
 @admin.register(User)
 class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
     # What staff look for at 1400 px: who (username, name, business), where, the quota
@@ -146,11 +113,10 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
         "Part of the username, name or business name; or the exact email, NIT, phone or UUID."
     )
     autocomplete_fields = ("office",)
-    readonly_fields = ("uuid", "history_summary", "recent_audit")
+    readonly_fields = ("uuid", "recent_audit")
     ordering = ("-id",)
     show_full_result_count = False
     list_per_page = 50
-    inlines = (SalesHistoryInline,)
     # Django 6 makes https the default scheme of URL inputs; say so now (and no warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -177,7 +143,7 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
                 )
             },
         ),
-        (_("Sales history and audit trail"), {"fields": ("history_summary", "recent_audit")}),
+        (_("Audit trail"), {"fields": ("recent_audit",)}),
         (
             _("Permissions"),
             {
@@ -225,20 +191,6 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
 
     # --- Read-only panels -------------------------------------------------------------
 
-    @admin.display(description=_("sales history"))
-    def history_summary(self, obj):
-        if obj is None or obj.pk is None:
-            return "—"
-        count = SalesHistoryEntry.objects.filter(user=obj).count()
-        url = reverse("admin:sales_saleshistoryentry_changelist") + f"?user__exact={obj.pk}"
-        return format_html(
-            '{} <a href="{}">{}</a>',
-            _("%(count)s entries; the %(limit)s most recent are editable below.")
-            % {"count": count, "limit": INLINE_HISTORY_LIMIT},
-            url,
-            _("See the whole history"),
-        )
-
     @admin.display(description=_("recent changes"))
     def recent_audit(self, obj):
         if obj is None or obj.pk is None:
@@ -285,22 +237,7 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
             _("Whole audit trail of this user"),
         )
 
-    # --- Formsets ---------------------------------------------------------------------
-
-    def get_formset_kwargs(self, request, obj, inline, prefix):
-        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        if isinstance(inline, SalesHistoryInline) and obj is not None and obj.pk is not None:
-            recent_ids = list(
-                SalesHistoryEntry.objects.filter(user=obj)
-                .order_by("-date", "-id")
-                .values_list("pk", flat=True)[:INLINE_HISTORY_LIMIT]
-            )
-            kwargs["queryset"] = (
-                kwargs["queryset"].filter(pk__in=recent_ids).order_by("-date", "-id")
-            )
-        return kwargs
-
-    # --- Saving: quota and history through the audited services ----------------------
+    # --- Saving: the quota through the audited service ---------------------------------
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -327,26 +264,6 @@ class UserAdmin(ProtectedDeleteMixin, DjangoUserAdmin):
             user_quota_update(
                 user=obj, quota=obj.quota, actor=request.user, source=AuditEntry.Source.ADMIN
             )
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not SalesHistoryEntry:
-            return super().save_formset(request, form, formset, change)
-        before = []
-        for entry_form in formset.initial_forms:
-            deleted = formset.can_delete and formset._should_delete_form(entry_form)
-            if deleted or entry_form.has_changed():
-                initial = entry_form.initial
-                before.append(
-                    history_entry_json(
-                        initial["nit"], initial["amount"], initial["date"], initial["emc"]
-                    )
-                )
-        formset.save()
-        after = [
-            history_entry_json(obj.nit, obj.amount, obj.date, obj.emc)
-            for obj in [*(o for o, _fields in formset.changed_objects), *formset.new_objects]
-        ]
-        audit_history(user=form.instance, actor=request.user, before=before, after=after)
 
 
 @admin.register(AuditEntry)

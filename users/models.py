@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common import auth_cache
 from common.money import MoneyField
+from users.permissions import SALES_HISTORY_CODENAME
 
 
 class UserQuerySet(models.QuerySet):
@@ -67,7 +68,7 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["id"]
-        permissions = [("change_sales_history", _("Can update users' sales history"))]
+        permissions = [(SALES_HISTORY_CODENAME, _("Can update users' sales history"))]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quota__gte=0), name="user_quota_non_negative"

@@ -1,15 +1,32 @@
-"""Writes on users. The API, the admin and the commands all change quotas through here."""
+"""Writes on users. The API, the admin and the commands all change users through here."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth.models import Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from common.errors import InvalidInput
 from common.money import checked_money
 from users.models import AuditEntry, User
+from users.permissions import CHANGE_SALES_HISTORY, VIEW_USER
+
+# What an integration account may do: read the API and update sales history. Other apps'
+# permissions by name (users imports no app above it).
+API_CLIENT_PERMISSIONS = (
+    VIEW_USER,
+    "offices.view_office",
+    "sales.view_documenttype",
+    "sales.view_document",
+    CHANGE_SALES_HISTORY,
+)
 
 
 def audit_record(
@@ -70,3 +87,54 @@ def user_quota_update(
         after=str(quota),
     )
     return user
+
+
+@dataclass(frozen=True)
+class ApiClientResult:
+    user: User
+    created: bool
+    secret: str | None  # the new client secret; None when it did not change
+
+
+def _api_client_permissions() -> list[Permission]:
+    query = Q()
+    for perm in API_CLIENT_PERMISSIONS:
+        app_label, codename = perm.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    permissions = list(Permission.objects.filter(query))
+    if len(permissions) != len(API_CLIENT_PERMISSIONS):
+        found = {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
+        missing = sorted(set(API_CLIENT_PERMISSIONS) - found)
+        raise InvalidInput(f"Missing permissions (run migrate first): {', '.join(missing)}")
+    return permissions
+
+
+@transaction.atomic
+def api_client_upsert(*, name: str, password: str | None, rotate_secret: bool) -> ApiClientResult:
+    """Create or update an integration account (active, not staff, the API permissions).
+
+    A new client, or ``rotate_secret``, gets a random secret unless ``password`` is given.
+    Refuses staff accounts and passwords the validators reject (``InvalidInput``).
+    """
+    user = User.objects.select_for_update().filter(username=name).first()
+    created = user is None
+    if user is not None and (user.is_staff or user.is_superuser):
+        raise InvalidInput(f"{name!r} is a staff account, not an API client; choose another name.")
+    if created:
+        user = User(username=name, first_name="API client", last_name=name)
+    new_secret = password
+    if new_secret is None and (created or rotate_secret):
+        new_secret = secrets.token_urlsafe(32)
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise InvalidInput(f"--password: {' '.join(exc.messages)}") from None
+    if new_secret is not None:
+        user.set_password(new_secret)
+    user.is_active = True
+    user.is_staff = False
+    user.is_superuser = False
+    user.save()
+    user.user_permissions.add(*_api_client_permissions())
+    return ApiClientResult(user=user, created=created, secret=new_secret)

@@ -8,14 +8,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from common.openapi import expand_paths
-from offices.serializers import OFFICE_RESOURCE
+from offices.resources import OFFICE_RESOURCE
 from sales.models import SalesHistoryEntry
-from sales.serializers import DOCUMENT_RESOURCE
+from sales.resources import DOCUMENT_RESOURCE
 from tests.api_helpers import assert_error, get
 from tests.conftest import READ_PERMS, grant, token_for
 from tests.factories import DocumentFactory, UserFactory
 from users.models import AuditEntry
-from users.serializers import USER_RESOURCE
+from users.resources import USER_RESOURCE
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from leancore.views import history_update_from_payload, leancore_user_payload
+from leancore.payloads import history_update_from_payload, leancore_user_payload
 from sales.models import SalesHistoryEntry
 from sales.services import MAX_HISTORY_ENTRIES
 from tests.conftest import grant, token_for

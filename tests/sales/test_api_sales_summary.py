@@ -303,8 +303,8 @@ def test_the_databases_json_is_the_same_bytes_as_the_python_payload():
     escaping, amounts with trailing zeros, zero and negative subtotals included. (On
     SQLite both sides are the Python payload.)"""
     from common.renderers import dumps
+    from sales.resources import sales_summary_json, sales_summary_payload
     from sales.selectors import sales_summary
-    from sales.serializers import sales_summary_json, sales_summary_payload
 
     boleta, nota = DocumentTypeFactory(name="Boleta"), CreditNoteTypeFactory()
     names = [

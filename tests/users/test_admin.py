@@ -106,7 +106,7 @@ class TestPages:
         assert "Never listed" not in html
 
     def test_inline_edits_only_the_most_recent_history(self, staff_client):
-        from users.admin import INLINE_HISTORY_LIMIT
+        from sales.admin import INLINE_HISTORY_LIMIT
 
         user = UserFactory()
         SalesHistoryEntryFactory.create_batch(INLINE_HISTORY_LIMIT + 5, user=user)

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.factories import UserFactory
-from users.management.commands.create_api_client import API_CLIENT_PERMISSIONS
 from users.models import User
+from users.services import API_CLIENT_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 

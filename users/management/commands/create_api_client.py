@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
-from django.contrib.auth.models import Permission
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
+from common.errors import InvalidInput
 from users.models import User
+from users.services import api_client_upsert
 
-API_CLIENT_PERMISSIONS = (
-    "users.view_user",
-    "offices.view_office",
-    "sales.view_documenttype",
-    "sales.view_document",
-    "users.change_sales_history",
-)
 MAX_TOKEN_DAYS = 3650  # ten years: beyond that a token is a password that never changes
 
 
@@ -72,30 +62,13 @@ class Command(BaseCommand):
         if password is not None and not password:
             raise CommandError("--password must not be empty.")
 
-        with transaction.atomic():
-            user = User.objects.select_for_update().filter(username=name).first()
-            created = user is None
-            if user is not None and (user.is_staff or user.is_superuser):
-                raise CommandError(
-                    f"{name!r} is a staff account, not an API client; choose another name."
-                )
-            if created:
-                user = User(username=name, first_name="API client", last_name=name)
-            new_secret = password
-            if new_secret is None and (created or options["rotate_secret"]):
-                new_secret = secrets.token_urlsafe(32)
-            if password is not None:
-                try:
-                    validate_password(password, user)
-                except ValidationError as exc:
-                    raise CommandError(f"--password: {' '.join(exc.messages)}") from None
-            if new_secret is not None:
-                user.set_password(new_secret)
-            user.is_active = True
-            user.is_staff = False
-            user.is_superuser = False
-            user.save()
-            user.user_permissions.add(*self._permissions())
+        try:
+            result = api_client_upsert(
+                name=name, password=password, rotate_secret=options["rotate_secret"]
+            )
+        except InvalidInput as exc:
+            raise CommandError(exc.message) from None
+        user, created, new_secret = result.user, result.created, result.secret
 
         token = AccessToken.for_user(user)
         token.set_exp(lifetime=timedelta(days=days))
@@ -117,16 +90,3 @@ class Command(BaseCommand):
             "Send it as 'Authorization: Bearer <token>' or 'access_token: <token>'. "
             "Keep the secret and the token private: they are shown only now."
         )
-
-    @staticmethod
-    def _permissions() -> list[Permission]:
-        query = Q()
-        for perm in API_CLIENT_PERMISSIONS:
-            app_label, codename = perm.split(".")
-            query |= Q(content_type__app_label=app_label, codename=codename)
-        permissions = list(Permission.objects.filter(query))
-        if len(permissions) != len(API_CLIENT_PERMISSIONS):
-            found = {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
-            missing = sorted(set(API_CLIENT_PERMISSIONS) - found)
-            raise CommandError(f"Missing permissions (run migrate first): {', '.join(missing)}")
-        return permissions

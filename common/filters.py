@@ -6,7 +6,7 @@ from django import forms
 from django_filters import rest_framework as filters
 
 from common.bsale import MAX_INT, parse_unix_date, parse_unix_date_range
-from common.errors import InvalidInput
+from common.errors import InvalidInput, invalid_message
 
 
 class IntegerFilter(filters.NumberFilter):
@@ -76,8 +76,7 @@ def filter_or_400(filterset_class, params, queryset, request=None):
     filterset = _narrowed(filterset_class, names)(params, queryset=queryset, request=request)
     if not filterset.is_valid():
         errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
-        name, messages = next(iter(errors.items()))
-        raise InvalidInput(f"Invalid {name}: {messages[0]}", errors)
+        raise InvalidInput(invalid_message(errors), errors)
     return filterset.qs
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from common.errors import InvalidInput
+from common.errors import InvalidInput, invalid_message
 from common.money import checked_money
 from sales.models import SalesHistoryEntry
 from users.models import AuditEntry, User
@@ -207,9 +207,7 @@ def parse_history(raw: Any, *, field: str = "history") -> list[HistoryEntryData]
         first_seen[entry.key] = index
         entries.append(entry)
     if errors:
-        path, messages = next(iter(errors.items()))
-        more = f" ({len(errors)} errors in all)" if len(errors) > 1 else ""
-        raise InvalidInput(f"Invalid {path}: {messages[0]}{more}.", errors)
+        raise InvalidInput(invalid_message(errors, count_all=True), errors)
     return entries
 
 

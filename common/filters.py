@@ -85,8 +85,7 @@ def _narrowed(filterset_class, names: frozenset[str]):
     """``filterset_class`` with only the filters ``names``: the ones a request uses.
 
     A FilterSet deep-copies every filter and builds a form field for each on every
-    request: the documents list, with seven filters and usually one in use, paid for
-    seven (about a tenth of its CPU). The filters are independent of each other, so
+    request (docs/performance.md). The filters are independent of each other, so
     the narrowed class filters and validates exactly as the full one does.
     """
     if names == filterset_class.base_filters.keys():

@@ -52,9 +52,8 @@ def json_response(request, data) -> HttpResponse:
     """The API's answer with ``data``: ``Response(data)``, or, when content negotiation
     chose the JSON renderer above, the same bytes and headers rendered at once.
 
-    DRF's ``Response`` is a template response, built empty and rendered later by Django's
-    handler through DRF's renderer context: for the JSON every client negotiates, that
-    round cost a user's detail 4% of its throughput (``make bench``). The body is the
+    DRF's ``Response`` is rendered later through DRF's renderer context, a measurable
+    cost for the JSON every client negotiates (docs/performance.md). The body is the
     renderer's own ``render()`` either way; DRF still adds its headers (``Allow``).
     """
     renderer = getattr(request, "accepted_renderer", None)

@@ -470,8 +470,7 @@ class _HistoryUpsert:
     compile the statement; for 100 entries that costs more than the database's whole
     work on them. On PostgreSQL the rows travel as four arrays (``unnest``): one short
     statement whatever the number of rows, which PostgreSQL parses and plans in a
-    fraction of the time of a 700-parameter ``VALUES`` list (measured: 1.6 ms instead of
-    3.4 ms for 100 entries). Elsewhere (SQLite) it is a ``VALUES`` list whose values the
+    fraction of the time of a 700-parameter ``VALUES`` list (docs/performance.md). Elsewhere (SQLite) it is a ``VALUES`` list whose values the
     fields prepare themselves (``get_db_prep_save``), as the ORM would.
     """
 

@@ -40,11 +40,8 @@ def redis_version_error(version: str) -> ImproperlyConfigured | None:
 
 
 def require_redis_version(cache=None) -> None:
-    """At start: refuse a Redis older than 7.0 behind the default cache.
-
-    An unreachable Redis is not refused (the API runs without its cache, as it does when
-    Redis goes away later); it is checked again the first time the round trip runs.
-    """
+    """At start: refuse a Redis older than 7.0 behind the default cache. An unreachable
+    one is let through (the API runs without its cache) and caught by the round trip."""
     from django.core.cache import caches
 
     cache = caches["default"] if cache is None else cache
@@ -65,10 +62,8 @@ def require_redis_version(cache=None) -> None:
 
 
 def bounded_put(mapping: dict, key, value, limit: int) -> None:
-    """``mapping[key] = value``, first dropping the oldest entries down to ``limit - 1``.
-
-    For a process's small caches shared by its threads: a concurrent eviction is skipped.
-    """
+    """``mapping[key] = value`` after dropping the oldest entries down to ``limit - 1``;
+    for caches shared by a process's threads (a concurrent eviction is skipped)."""
     while len(mapping) >= limit:
         try:
             del mapping[next(iter(mapping))]
@@ -98,10 +93,7 @@ class RedisCache(django_redis.RedisCache):
         self._local = threading.local()
 
     def _own_connection(self):
-        """This thread's connection to the primary server, made anew in a forked child.
-
-        redis-py's connection reconnects by itself on the next command after an error.
-        """
+        """This thread's connection to the primary server, made anew in a forked child."""
         local, pid = self._local, os.getpid()
         if getattr(local, "pid", None) != pid:
             local.connection = self._cache._get_connection_pool(write=True).make_connection()
@@ -117,13 +109,10 @@ class RedisCache(django_redis.RedisCache):
         *,
         while_waiting: Callable[[], object] | None = None,
     ) -> tuple[dict, int, int]:
-        """``get_many(keys)``; ``counter`` incremented (created with ``timeout`` seconds to
-        live when missing); ``previous`` read: in one round trip.
+        """In one round trip: ``get_many(keys)``, ``counter`` incremented (given ``timeout``
+        seconds to live when new), ``previous`` read (0 when missing).
 
-        Returns the entries found, the counter's new value and the previous counter's
-        value (0 when missing). Raises redis' errors when Redis is unreachable.
-        ``while_waiting``: work for the time Redis takes to answer (authentication runs
-        the database's health check then), done once.
+        ``while_waiting`` runs once while Redis answers. Raises redis' errors when down.
         """
         make_key = self.make_key  # our own keys: no memcached key warnings to look for
         names = [make_key(key) for key in keys]
@@ -131,8 +120,7 @@ class RedisCache(django_redis.RedisCache):
         try:
             reply = self._round_trip(names, timeout, while_waiting)
         except ConnectionError:
-            # A connection Redis dropped (a restart, an idle timeout) fails once; the next
-            # command reconnects, as redis-py's own client retries once.
+            # A dropped connection fails once and reconnects, as redis-py's client retries.
             reply = self._round_trip(names, timeout, None)
         loads = self._cache._serializer.loads
         *values, current, previous = reply
@@ -142,13 +130,8 @@ class RedisCache(django_redis.RedisCache):
     def _round_trip(
         self, names: list[str], timeout: int, while_waiting: Callable[[], object] | None
     ) -> list:
-        """The entries' values, the counter after ``INCR``, the previous counter's value.
-
-        Three commands in one write: ``MGET`` of the entries and the previous counter,
-        ``INCR`` of the current one, then ``EXPIRE ... NX``, which gives the counter its
-        lifetime when ``INCR`` has just created it and leaves it alone afterwards.
-        ``while_waiting`` runs between sending and reading, while Redis answers.
-        """
+        """``MGET`` (entries, previous counter), ``INCR``, ``EXPIRE ... NX`` in one write:
+        NX sets the lifetime only when ``INCR`` has just created the counter."""
         connection = self._own_connection()
         *entries, counter, previous = names
         commands = [("MGET", *entries, previous), ("INCR", counter)]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from common.openapi import ERROR_REF, ERROR_RESPONSES, NOT_FOUND
 from leancore.payloads import LEANCORE_USER_KEYS
 from sales.services import MAX_HISTORY_ENTRIES
 
@@ -108,56 +106,3 @@ OAUTH_TOKEN_RESPONSE = inline_serializer(
         "expires_in": serializers.IntegerField(),
     },
 )
-
-# extend_schema arguments of the views, one per operation.
-UPDATE_USER_SALES_HISTORY_OPENAPI = {
-    "operation_id": "leancore_update_user_sales_history",
-    "request": {"application/json": UPDATE_REQUEST_SCHEMA},
-    "responses": {
-        200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
-        400: OpenApiResponse(ERROR_REF, description="Invalid body; errors name the field."),
-        404: OpenApiResponse(ERROR_REF, description="No user with this user_id."),
-    },
-    "tags": ["leancore"],
-}
-
-LEANCORE_USER_OPENAPI = {
-    "operation_id": "leancore_user",
-    "parameters": [
-        OpenApiParameter("id", OpenApiTypes.UUID, description="The user's uuid."),
-        OpenApiParameter("nit", OpenApiTypes.STR),
-        OpenApiParameter("phone", OpenApiTypes.STR),
-    ],
-    "responses": {
-        200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
-        400: OpenApiResponse(ERROR_REF, description="No parameter, or a malformed one."),
-        404: OpenApiResponse(ERROR_REF, description="Nobody matches."),
-        409: OpenApiResponse(ERROR_REF, description="Several users match; query by id."),
-    },
-    "tags": ["leancore"],
-}
-
-OAUTH2_TOKEN_OPENAPI = {
-    "operation_id": "oauth2_token",
-    "request": {"application/x-www-form-urlencoded": OAUTH_TOKEN_REQUEST},
-    "responses": {
-        200: OAUTH_TOKEN_RESPONSE,
-        400: OpenApiResponse(
-            OAUTH_ERROR_SCHEMA, description="invalid_request or unsupported_grant_type."
-        ),
-        401: OpenApiResponse(
-            OAUTH_ERROR_SCHEMA, description="invalid_client: unknown client or wrong secret."
-        ),
-    },
-    "auth": [],
-    "tags": ["leancore"],
-}
-
-USER_HISTORY_OPENAPI = {
-    "request": {"application/json": HISTORY_REQUEST_SCHEMA},
-    "responses": {
-        200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
-        **ERROR_RESPONSES,
-        **NOT_FOUND,
-    },
-}

@@ -15,7 +15,8 @@ import binascii
 from urllib.parse import unquote_plus
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser
@@ -25,6 +26,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
 from common.errors import NotFound
+from common.openapi import ERROR_REF, ERROR_RESPONSES, NOT_FOUND
 from common.views import ReleasesResponseMixin
 from common.viewsets import ApiViewSet
 from leancore.payloads import (
@@ -33,10 +35,12 @@ from leancore.payloads import (
     leancore_user_lookup,
 )
 from leancore.schemas import (
-    LEANCORE_USER_OPENAPI,
-    OAUTH2_TOKEN_OPENAPI,
-    UPDATE_USER_SALES_HISTORY_OPENAPI,
-    USER_HISTORY_OPENAPI,
+    HISTORY_REQUEST_SCHEMA,
+    LEANCORE_USER_SCHEMA,
+    OAUTH_ERROR_SCHEMA,
+    OAUTH_TOKEN_REQUEST,
+    OAUTH_TOKEN_RESPONSE,
+    UPDATE_REQUEST_SCHEMA,
 )
 from users.models import User
 from users.permissions import CHANGE_SALES_HISTORY, VIEW_USER
@@ -53,7 +57,16 @@ class UpdateUserSalesHistoryView(ReleasesResponseMixin, APIView):
 
     required_perms = (CHANGE_SALES_HISTORY,)
 
-    @extend_schema(**UPDATE_USER_SALES_HISTORY_OPENAPI)
+    @extend_schema(
+        operation_id="leancore_update_user_sales_history",
+        request={"application/json": UPDATE_REQUEST_SCHEMA},
+        responses={
+            200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
+            400: OpenApiResponse(ERROR_REF, description="Invalid body; errors name the field."),
+            404: OpenApiResponse(ERROR_REF, description="No user with this user_id."),
+        },
+        tags=["leancore"],
+    )
     def post(self, request):
         return Response(leancore_update_from_body(body=request.data, actor=request.user))
 
@@ -66,7 +79,21 @@ class LeancoreUserView(ReleasesResponseMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(**LEANCORE_USER_OPENAPI)
+    @extend_schema(
+        operation_id="leancore_user",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.UUID, description="The user's uuid."),
+            OpenApiParameter("nit", OpenApiTypes.STR),
+            OpenApiParameter("phone", OpenApiTypes.STR),
+        ],
+        responses={
+            200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
+            400: OpenApiResponse(ERROR_REF, description="No parameter, or a malformed one."),
+            404: OpenApiResponse(ERROR_REF, description="Nobody matches."),
+            409: OpenApiResponse(ERROR_REF, description="Several users match; query by id."),
+        },
+        tags=["leancore"],
+    )
     def get(self, request):
         params = request.query_params
         user = request.user
@@ -133,7 +160,21 @@ class OAuth2TokenView(ReleasesResponseMixin, APIView):
     permission_classes = [AllowAny]
     parser_classes = [FormParser]
 
-    @extend_schema(**OAUTH2_TOKEN_OPENAPI)
+    @extend_schema(
+        operation_id="oauth2_token",
+        request={"application/x-www-form-urlencoded": OAUTH_TOKEN_REQUEST},
+        responses={
+            200: OAUTH_TOKEN_RESPONSE,
+            400: OpenApiResponse(
+                OAUTH_ERROR_SCHEMA, description="invalid_request or unsupported_grant_type."
+            ),
+            401: OpenApiResponse(
+                OAUTH_ERROR_SCHEMA, description="invalid_client: unknown client or wrong secret."
+            ),
+        },
+        auth=[],
+        tags=["leancore"],
+    )
     def post(self, request):
         try:
             data = request.data
@@ -200,7 +241,14 @@ class UserHistoryViewSet(ApiViewSet):
     def get_queryset(self):
         return user_list()
 
-    @extend_schema(**USER_HISTORY_OPENAPI)
+    @extend_schema(
+        request={"application/json": HISTORY_REQUEST_SCHEMA},
+        responses={
+            200: OpenApiResponse(LEANCORE_USER_SCHEMA, description="The full Leancore user."),
+            **ERROR_RESPONSES,
+            **NOT_FOUND,
+        },
+    )
     @action(detail=True, methods=["post"], url_path="history")
     def history(self, request, pk=None):
         """Leancore's update-user-sales-history for this user (merge, or ``replace``)."""

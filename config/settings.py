@@ -108,8 +108,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
-    # django-axes' lockout check first (see common/login_lockout.py), then the real one.
-    "common.login_lockout.LoginLockoutBackend",
+    # django-axes' lockout check first (see common/throttling.py), then the real one.
+    "common.throttling.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

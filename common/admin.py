@@ -14,15 +14,12 @@ PROTECTED_SAMPLE_SIZE = 10
 
 
 class ProtectedDeleteMixin:
-    """Refuse, cheaply, to delete what fiscal documents (or users) still point at.
+    """Refuse, cheaply, to delete what other rows still point at (``on_delete=PROTECT``).
 
-    Django's admin already refuses (``on_delete=PROTECT``) and shows its "Cannot delete"
-    page, but to do so it loads every protecting row: an office that 20,000 documents
-    point at would render 20,000 links. This finds the protecting rows with one small
-    query per PROTECT relation, lists the first few and counts the rest, and returns them
-    the way ``get_deleted_objects`` does, so the delete view and the "delete selected"
-    action show the same page and delete nothing. Objects nobody protects go through
-    Django's usual collector (cascades, permissions, indirect protection).
+    Django's "Cannot delete" page loads every protecting row (20,000 links for a busy
+    office); this lists the first few per relation and counts the rest, through
+    ``get_deleted_objects`` so the delete view and "delete selected" agree. Unprotected
+    objects go through Django's usual collector.
     """
 
     def get_deleted_objects(self, objs, request):

@@ -2,50 +2,68 @@
 per-request round trip (authentication's cache entries plus the rate count) on a
 connection of its own.
 
-``django.core.cache.backends.redis`` builds a new ``redis.Redis`` object for every cache
-operation; on this project's machines that costs more than the round trip to Redis
-itself (measured: 390 µs for a three-key ``get_many``, 167 µs with one client). A client
-holds nothing but its pool and is safe to share between threads, so one per pool is
-enough; the pool itself reconnects after a fork.
-
-``get_many_and_count()`` is what every API request sends: the authentication cache's
-entries and the rate limit's count, in one round trip of three plain commands. It is sent
-on a connection each thread keeps (not through the pool and a pipeline object): that
-halves the client's share of the round trip (measured: 77 µs instead of 188 µs).
+Django's backend builds a new ``redis.Redis`` object for every cache operation, which
+costs more than the round trip itself; a client holds nothing but its pool and is safe to
+share between threads, so one per pool. ``get_many_and_count()`` is what every API request
+sends, in one round trip on a connection each thread keeps. Needs Redis 7.0 or later
+(``EXPIRE ... NX``). Figures: docs/performance.md.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable
 
+import redis
 from django.core.cache.backends import redis as django_redis
-from redis.exceptions import ConnectionError, NoScriptError, ResponseError
+from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError, RedisError, ResponseError
 
-# Redis before 7.0 has no ``EXPIRE ... NX``: the same round trip as a Lua script, which
-# costs Redis more CPU per call (measured: 18 µs against 4 µs for the plain commands).
-# KEYS: the cache entries to read, then the current window's counter and the previous
-# window's. ARGV[1]: the counter's lifetime (seconds), set when this request creates it.
-# Returns the entries (nil when missing), the counter after INCR, the previous counter.
-GET_MANY_AND_COUNT = """
-local n = #KEYS - 2
-local values = {}
-if n > 0 then values = redis.call('MGET', unpack(KEYS, 1, n)) end
-redis.call('SET', KEYS[n + 1], 0, 'NX', 'EX', ARGV[1])
-values[n + 1] = redis.call('INCR', KEYS[n + 1])
-values[n + 2] = redis.call('GET', KEYS[n + 2])
-return values
-"""
-GET_MANY_AND_COUNT_SHA = hashlib.sha1(GET_MANY_AND_COUNT.encode()).hexdigest()
+logger = logging.getLogger(__name__)
+
+# The round trip's ``EXPIRE ... NX`` needs Redis 7.0.
+REDIS_MIN_VERSION = (7, 0)
+
+
+def redis_version_error(version: str) -> ImproperlyConfigured | None:
+    """The error to raise for a Redis server of ``version``; None when it is recent enough."""
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    if parts >= REDIS_MIN_VERSION:
+        return None
+    need = ".".join(map(str, REDIS_MIN_VERSION))
+    return ImproperlyConfigured(
+        f"REDIS_URL points at Redis {version}; Redis {need} or later is required "
+        "(the API's cache round trip uses EXPIRE ... NX)."
+    )
+
+
+def require_redis_version(cache=None) -> None:
+    """At start: refuse a Redis older than 7.0 behind the default cache. An unreachable
+    one is let through (the API runs without its cache) and caught by the round trip."""
+    from django.core.cache import caches
+
+    cache = caches["default"] if cache is None else cache
+    if not isinstance(cache, RedisCache):
+        return
+    # A client of its own, with timeouts: an unreachable host must not hold up the start.
+    client = redis.Redis.from_url(cache._servers[0], socket_connect_timeout=2, socket_timeout=2)
+    try:
+        version = client.info("server")["redis_version"]
+    except RedisError as exc:
+        logger.warning("Redis unreachable at start (%s); its version is checked later.", exc)
+        return
+    finally:
+        client.close()
+    error = redis_version_error(str(version))
+    if error is not None:
+        raise error
 
 
 def bounded_put(mapping: dict, key, value, limit: int) -> None:
-    """``mapping[key] = value``, first dropping the oldest entries down to ``limit - 1``.
-
-    For a process's small caches shared by its threads: a concurrent eviction is skipped.
-    """
+    """``mapping[key] = value`` after dropping the oldest entries down to ``limit - 1``;
+    for caches shared by a process's threads (a concurrent eviction is skipped)."""
     while len(mapping) >= limit:
         try:
             del mapping[next(iter(mapping))]
@@ -73,13 +91,9 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
         self._local = threading.local()
-        self._plain_commands = True  # until Redis refuses EXPIRE's NX (Redis < 7.0)
 
     def _own_connection(self):
-        """This thread's connection to the primary server, made anew in a forked child.
-
-        redis-py's connection reconnects by itself on the next command after an error.
-        """
+        """This thread's connection to the primary server, made anew in a forked child."""
         local, pid = self._local, os.getpid()
         if getattr(local, "pid", None) != pid:
             local.connection = self._cache._get_connection_pool(write=True).make_connection()
@@ -95,13 +109,10 @@ class RedisCache(django_redis.RedisCache):
         *,
         while_waiting: Callable[[], object] | None = None,
     ) -> tuple[dict, int, int]:
-        """``get_many(keys)``; ``counter`` incremented (created with ``timeout`` seconds to
-        live when missing); ``previous`` read: in one round trip.
+        """In one round trip: ``get_many(keys)``, ``counter`` incremented (given ``timeout``
+        seconds to live when new), ``previous`` read (0 when missing).
 
-        Returns the entries found, the counter's new value and the previous counter's
-        value (0 when missing). Raises redis' errors when Redis is unreachable.
-        ``while_waiting``: work for the time Redis takes to answer (authentication runs
-        the database's health check then), done once.
+        ``while_waiting`` runs once while Redis answers. Raises redis' errors when down.
         """
         make_key = self.make_key  # our own keys: no memcached key warnings to look for
         names = [make_key(key) for key in keys]
@@ -109,8 +120,7 @@ class RedisCache(django_redis.RedisCache):
         try:
             reply = self._round_trip(names, timeout, while_waiting)
         except ConnectionError:
-            # A connection Redis dropped (a restart, an idle timeout) fails once; the next
-            # command reconnects, as redis-py's own client retries once.
+            # A dropped connection fails once and reconnects, as redis-py's client retries.
             reply = self._round_trip(names, timeout, None)
         loads = self._cache._serializer.loads
         *values, current, previous = reply
@@ -120,40 +130,25 @@ class RedisCache(django_redis.RedisCache):
     def _round_trip(
         self, names: list[str], timeout: int, while_waiting: Callable[[], object] | None
     ) -> list:
-        """The entries' values, the counter after ``INCR``, the previous counter's value.
-
-        Three commands in one write: ``MGET`` of the entries and the previous counter,
-        ``INCR`` of the current one, then ``EXPIRE ... NX``, which gives the counter its
-        lifetime when ``INCR`` has just created it and leaves it alone afterwards.
-        ``while_waiting`` runs between sending and reading, while Redis answers.
-        """
+        """``MGET`` (entries, previous counter), ``INCR``, ``EXPIRE ... NX`` in one write:
+        NX sets the lifetime only when ``INCR`` has just created the counter."""
         connection = self._own_connection()
         *entries, counter, previous = names
-        plain = self._plain_commands
-        if plain:
-            commands = [("MGET", *entries, previous), ("INCR", counter)]
-            commands.append(("EXPIRE", counter, timeout, "NX"))
-            connection.send_packed_command(connection.pack_commands(commands))
-        else:
-            connection.send_command("EVALSHA", GET_MANY_AND_COUNT_SHA, len(names), *names, timeout)
+        commands = [("MGET", *entries, previous), ("INCR", counter)]
+        commands.append(("EXPIRE", counter, timeout, "NX"))
+        connection.send_packed_command(connection.pack_commands(commands))
         if while_waiting is not None:
             try:
                 while_waiting()
             except BaseException:
                 connection.disconnect()  # the replies stay unread: start afresh
                 raise
-        if not plain:
-            try:
-                return connection.read_response()
-            except NoScriptError:  # a new or flushed Redis: EVAL loads the script
-                connection.send_command("EVAL", GET_MANY_AND_COUNT, len(names), *names, timeout)
-                return connection.read_response()
         values = connection.read_response()
         current = connection.read_response()
         try:
             connection.read_response()
-        except ResponseError:  # Redis < 7.0: the script from now on
-            self._plain_commands = False
-            connection.send_command("EXPIRE", counter, timeout)
+        except ResponseError:  # Redis < 7.0, not seen at start (it was down then)
+            connection.send_command("EXPIRE", counter, timeout)  # no counter kept forever
             connection.read_response()
+            raise redis_version_error("older than 7.0") from None
         return [*values[:-1], current, values[-1]]

@@ -89,6 +89,16 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
+def invalid_message(errors: Mapping[str, list[str]], *, count_all: bool = False) -> str:
+    """The one sentence of a 400 for ``errors`` (field -> messages): its first field's first
+    message, ``Invalid quota: must be a number.``; ``count_all`` adds how many fields failed."""
+    field, messages = next(iter(errors.items()))
+    text = f"Invalid {field}: {str(messages[0]).strip()}"
+    if count_all and len(errors) > 1:
+        text = f"{text.rstrip('.')} ({len(errors)} errors in all)"
+    return _sentence(text)
+
+
 def exception_handler(exc, context):
     """DRF exception handler: every error the API raises leaves in the one shape."""
     if isinstance(exc, InvalidInput):
@@ -120,9 +130,7 @@ def exception_handler(exc, context):
     detail = exc.detail
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(detail)
-        first_field, first_messages = next(iter(errors.items()))
-        message = _sentence(f"Invalid {first_field}: {first_messages[0]}")
-        body = error_body(message, errors)
+        body = error_body(invalid_message(errors), errors)
     elif isinstance(detail, Mapping):
         # simplejwt puts {"detail": ..., "code": ..., "messages": [...]} here.
         body = error_body(_sentence(detail.get("detail", exc.default_detail)))

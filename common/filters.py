@@ -6,7 +6,7 @@ from django import forms
 from django_filters import rest_framework as filters
 
 from common.bsale import MAX_INT, parse_unix_date, parse_unix_date_range
-from common.errors import InvalidInput
+from common.errors import InvalidInput, invalid_message
 
 
 class IntegerFilter(filters.NumberFilter):
@@ -76,8 +76,7 @@ def filter_or_400(filterset_class, params, queryset, request=None):
     filterset = _narrowed(filterset_class, names)(params, queryset=queryset, request=request)
     if not filterset.is_valid():
         errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
-        name, messages = next(iter(errors.items()))
-        raise InvalidInput(f"Invalid {name}: {messages[0]}", errors)
+        raise InvalidInput(invalid_message(errors), errors)
     return filterset.qs
 
 
@@ -86,8 +85,7 @@ def _narrowed(filterset_class, names: frozenset[str]):
     """``filterset_class`` with only the filters ``names``: the ones a request uses.
 
     A FilterSet deep-copies every filter and builds a form field for each on every
-    request: the documents list, with seven filters and usually one in use, paid for
-    seven (about a tenth of its CPU). The filters are independent of each other, so
+    request (docs/performance.md). The filters are independent of each other, so
     the narrowed class filters and validates exactly as the full one does.
     """
     if names == filterset_class.base_filters.keys():

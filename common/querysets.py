@@ -1,32 +1,6 @@
-"""Queryset and raw-row helpers: selectors built once, the ORM's conversions on raw rows."""
+"""Raw-row helpers: the ORM's conversions applied to rows read with hand-written SQL."""
 
 from __future__ import annotations
-
-import functools
-from collections.abc import Callable
-from typing import TypeVar
-
-from django.db.models import QuerySet
-
-Q = TypeVar("Q", bound=QuerySet)
-
-
-def built_once(selector: Callable[[], Q]) -> Callable[[], Q]:
-    """``selector()``'s queryset, built on the first call; every call gets a fresh copy.
-
-    Resolving and validating ``order_by("id")`` costs a detail request more than its
-    lookup in the database's cache. The copy (``.all()``) is a new, unevaluated queryset:
-    callers filter it or read it without ever sharing results.
-    """
-    built: list[Q] = []
-
-    @functools.wraps(selector)
-    def wrapper() -> Q:
-        if not built:
-            built.append(selector())
-        return built[0].all()
-
-    return wrapper
 
 
 def convert_row(row: list, converters: list[tuple], connection) -> list:

@@ -49,14 +49,8 @@ class ORJSONRenderer(BaseRenderer):
 
 
 def json_response(request, data) -> HttpResponse:
-    """The API's answer with ``data``: ``Response(data)``, or, when content negotiation
-    chose the JSON renderer above, the same bytes and headers rendered at once.
-
-    DRF's ``Response`` is a template response, built empty and rendered later by Django's
-    handler through DRF's renderer context: for the JSON every client negotiates, that
-    round cost a user's detail 4% of its throughput (``make bench``). The body is the
-    renderer's own ``render()`` either way; DRF still adds its headers (``Allow``).
-    """
+    """``Response(data)``, or the same bytes rendered at once when negotiation chose the
+    JSON renderer: DRF's deferred rendering is a measurable cost (docs/performance.md)."""
     renderer = getattr(request, "accepted_renderer", None)
     if type(renderer) is ORJSONRenderer:
         return HttpResponse(renderer.render(data), content_type=renderer.media_type)
@@ -68,15 +62,11 @@ _JSON_ACCEPTS = frozenset({"*/*", "application/json", "application/*"})
 
 
 class JSONContentNegotiation(DefaultContentNegotiation):
-    """DRF's content negotiation, answered at once in the common case.
+    """DRF's content negotiation, answered at once when the client accepts JSON.
 
-    Every API response is JSON (one renderer). Parsing the ``Accept`` header and ranking
-    media types on every request cost more than rendering a user's detail; when the
-    client asks for nothing else (no ``Accept``, ``*/*`` or ``application/json``, and the
-    ``.json`` suffix or no format), the answer is the JSON renderer, exactly as DRF
-    would give it. A ``?format=`` other than ``json`` is a 400 that says so (DRF answers
-    an unknown format with a bare 404, as if the resource did not exist). Anything else
-    (``Accept: text/html``) goes DRF's full way, with its 406.
+    Ranking ``Accept`` media types cost more than rendering a user's detail. A
+    ``?format=`` other than ``json`` is a 400 that says so (DRF's is a bare 404); any
+    other ``Accept`` goes DRF's full way, with its 406.
     """
 
     def select_renderer(self, request, renderers, format_suffix=None):

@@ -41,8 +41,20 @@ class BsaleViewSet(ApiViewSet):
     resource: Resource
     filterset_class = None
 
+    def base_queryset(self):
+        """``get_queryset()`` (a selector), built once per viewset; a fresh copy per call.
+
+        Resolving and validating ``order_by("id")`` costs a detail request more than its
+        lookup in the database's cache. The copy (``.all()``) is new and unevaluated.
+        """
+        built = type(self).__dict__.get("_built_queryset")
+        if built is None:
+            built = self.get_queryset()
+            type(self)._built_queryset = built
+        return built.all()
+
     def filtered_queryset(self):
-        queryset = self.get_queryset()
+        queryset = self.base_queryset()
         if self.filterset_class is None:
             return queryset
         return filter_or_400(
@@ -56,7 +68,7 @@ class BsaleViewSet(ApiViewSet):
 
     def retrieve(self, request, pk=None, *args, **kwargs):
         return json_response(
-            request, detail_payload(request, self.get_queryset(), pk, self.resource)
+            request, detail_payload(request, self.base_queryset(), pk, self.resource)
         )
 
     @action(detail=False, url_path="count")

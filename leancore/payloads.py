@@ -16,7 +16,7 @@ from django.db import connections, router
 from django.db.models import Q
 from django.utils import timezone
 
-from common.errors import InvalidInput, NotFound
+from common.errors import InvalidInput, NotFound, invalid_message
 from sales.models import SalesHistoryEntry
 from sales.resources import json_number_sql
 from sales.services import parse_history, parse_user_uuid, safe_name, sales_history_update
@@ -58,8 +58,7 @@ class Conflict(InvalidInput):
 def _raise_first(errors: dict[str, list[str]], exc_class=InvalidInput) -> None:
     """One error sentence naming the first field at fault, with every field in ``errors``."""
     if errors:
-        name, messages = next(iter(errors.items()))
-        raise exc_class(f"Invalid {name}: {messages[0]}.", errors)
+        raise exc_class(invalid_message(errors), errors)
 
 
 def leancore_history(user_pk: int) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ SALES_SUMMARY_SCHEMA = {
         },
     },
 }
-SELLER_DOCUMENTS_SCHEMA = {
+SELLER_DOCUMENTS_OPENAPI = {
     "parameters": [*date_range_parameters(), *PAGING_PARAMETERS],
     "responses": {
         200: OpenApiResponse(envelope_schema(ref(SELLER_DOCUMENT_RESOURCE))),
@@ -55,7 +55,7 @@ SELLER_DOCUMENTS_SCHEMA = {
         **NOT_FOUND,
     },
 }
-SALES_SUMMARY_SCHEMA_KWARGS = {
+SALES_SUMMARY_OPENAPI = {
     "parameters": [
         *date_range_parameters(),
         OpenApiParameter("userid", OpenApiTypes.INT, description="Only this seller."),

@@ -19,19 +19,16 @@ from django.db.models import QuerySet
 
 from common.bsale import MAX_INT
 from common.money import CENT
-from common.querysets import built_once
 from offices.models import State
 from sales.models import Document, DocumentType, DocumentUse
 
 ZERO = Decimal("0.00")
 
 
-@built_once
 def document_type_list() -> QuerySet[DocumentType]:
     return DocumentType.objects.order_by("id")
 
 
-@built_once
 def document_list() -> QuerySet[Document]:
     return Document.objects.order_by("id")
 

@@ -15,7 +15,7 @@ from sales.resources import (
     SELLER_DOCUMENT_RESOURCE,
     sales_summary_json,
 )
-from sales.schemas import SALES_SUMMARY_SCHEMA_KWARGS, SELLER_DOCUMENTS_SCHEMA
+from sales.schemas import SALES_SUMMARY_OPENAPI, SELLER_DOCUMENTS_OPENAPI
 from sales.selectors import document_list, document_type_list, seller_documents
 from users.models import User
 from users.permissions import VIEW_USER
@@ -54,7 +54,7 @@ class SellerViewSet(ApiViewSet):
         if not User.objects.filter(pk=user_id).exists():
             raise NotFound(f"There is no user with id {user_id}.")
 
-    @extend_schema(**SALES_SUMMARY_SCHEMA_KWARGS)
+    @extend_schema(**SALES_SUMMARY_OPENAPI)
     @action(detail=False, url_path="sales_summary")
     def sales_summary(self, request):
         """Per-seller sales minus returns in ``startdate..enddate`` (default today)."""
@@ -81,13 +81,13 @@ class SellerViewSet(ApiViewSet):
             self._require_user(user_id)
         return json_response(request, payload)
 
-    @extend_schema(**SELLER_DOCUMENTS_SCHEMA)
+    @extend_schema(**SELLER_DOCUMENTS_OPENAPI)
     @action(detail=True, url_path="sales")
     def sales(self, request, pk=None):
         """The seller's sale documents in ``startdate..enddate``."""
         return self._seller_documents(request, pk, DocumentUse.SALE)
 
-    @extend_schema(**SELLER_DOCUMENTS_SCHEMA)
+    @extend_schema(**SELLER_DOCUMENTS_OPENAPI)
     @action(detail=True, url_path="returns")
     def returns(self, request, pk=None):
         """The seller's credit notes in ``startdate..enddate``."""

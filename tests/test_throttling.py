@@ -29,9 +29,9 @@ def _redis_up() -> bool:
 
 
 needs_redis = pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
-# Django's own backend (three round trips per request) and ours (one script).
+# Django's own backend (three round trips per request) and ours (one round trip).
 redis_backends = pytest.mark.parametrize(
-    "backend_class", [DjangoRedisCache, RedisCache], ids=["django-redis", "one-script"]
+    "backend_class", [DjangoRedisCache, RedisCache], ids=["django-redis", "one-round-trip"]
 )
 
 

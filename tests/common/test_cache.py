@@ -4,8 +4,9 @@ import uuid
 
 import pytest
 import redis
+from django.core.exceptions import ImproperlyConfigured
 
-from common.cache import RedisCache
+from common.cache import RedisCache, redis_version_error, require_redis_version
 from tests.test_throttling import REDIS_URL, needs_redis
 
 pytestmark = needs_redis
@@ -48,9 +49,9 @@ def test_a_counter_keeps_the_lifetime_it_was_created_with(backend):
     assert 0 < client.ttl(key) <= 5  # counting again did not renew it
 
 
-def test_a_redis_without_expire_nx_gets_the_script(backend, monkeypatch):
-    """Redis before 7.0 refuses ``EXPIRE ... NX``: that request's counter still gets its
-    lifetime, and the script does the round trip from then on."""
+def test_a_redis_without_expire_nx_is_refused_and_leaves_no_counter_forever(backend, monkeypatch):
+    """Redis before 7.0 refuses ``EXPIRE ... NX`` (one that was down at start): a clear
+    ImproperlyConfigured, and that request's counter still gets its lifetime."""
     connection = backend._own_connection()
     connection.connect()  # its handshake's replies are not the ones counted below
     real_read = connection.read_response
@@ -64,18 +65,44 @@ def test_a_redis_without_expire_nx_gets_the_script(backend, monkeypatch):
         return reply
 
     monkeypatch.setattr(connection, "read_response", read_response)
-    backend.set("a", 1)
-    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 1, 0)
-    assert backend._plain_commands is False
+    with pytest.raises(ImproperlyConfigured, match=r"Redis 7\.0 or later is required"):
+        backend.get_many_and_count(["a"], "c", "p", 60)
     assert 0 < backend._cache.get_client().ttl(backend.make_key("c")) <= 60
 
-    monkeypatch.undo()
-    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 2, 0)
+
+@pytest.mark.parametrize(
+    ("version", "refused"), [("6.2.14", True), ("5.0.7", True), ("7.0.0", False), ("7.2.4", False)]
+)
+def test_redis_version_error(version, refused):
+    error = redis_version_error(version)
+    assert (error is not None) is refused
+    if refused:
+        assert str(error) == (
+            f"REDIS_URL points at Redis {version}; Redis 7.0 or later is required "
+            "(the API's cache round trip uses EXPIRE ... NX)."
+        )
 
 
-@pytest.mark.parametrize("plain", [True, False], ids=["commands", "script"])
-def test_work_runs_while_redis_answers(backend, plain):
-    backend._plain_commands = plain
+def test_require_redis_version_accepts_this_redis_and_an_unreachable_one(backend, caplog):
+    require_redis_version(backend)  # the Redis the tests run against is 7 or later
+    dead = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+    require_redis_version(dead)
+    assert "Redis unreachable at start" in caplog.text
+
+
+def test_require_redis_version_refuses_an_old_redis(backend, monkeypatch):
+    monkeypatch.setattr(redis.Redis, "info", lambda self, section=None: {"redis_version": "6.2.6"})
+    with pytest.raises(ImproperlyConfigured, match=r"Redis 6\.2\.6"):
+        require_redis_version(backend)
+
+
+def test_require_redis_version_ignores_other_caches():
+    from django.core.cache.backends.locmem import LocMemCache
+
+    require_redis_version(LocMemCache("x", {}))
+
+
+def test_work_runs_while_redis_answers(backend):
     backend.set("a", 1)
     done = []
 
@@ -99,14 +126,6 @@ def test_a_failure_while_waiting_leaves_no_reply_behind(backend):
         backend.get_many_and_count([], "c", "p", 60, while_waiting=failing)
     # The next round trip reads its own replies (the first INCR did count).
     assert backend.get_many_and_count([], "c", "p", 60) == ({}, 2, 0)
-
-
-def test_the_script_is_loaded_again_after_redis_forgets_it(backend):
-    backend._plain_commands = False  # a Redis before 7.0
-    redis.Redis.from_url(REDIS_URL).script_flush()
-    backend.set("a", 1)
-    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 1, 0)
-    assert backend.get_many_and_count(["a"], "c", "p", 60) == ({"a": 1}, 2, 0)
 
 
 def test_a_connection_redis_dropped_is_made_again(backend):

@@ -163,7 +163,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.BsaleJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.ModelViewPermission"],
     "DEFAULT_RENDERER_CLASSES": ["common.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Hostile JSON (deep nesting, huge numbers, NUL, bad UTF-8) is a 400 (common.parsers).
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.renderers.JSONContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "common.openapi.BsaleAutoSchema",

@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +32,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from common.errors import NotFound
 from common.openapi import ERROR_REF
+from common.parsers import JSONParser
 from common.views import ReleasesResponseMixin
 from sales.services import MAX_HISTORY_ENTRIES
 from users.leancore_serializers import (

@@ -1,0 +1,85 @@
+"""The API's JSON parser: every hostile body is a 400, never a 500.
+
+DRF's own parser hands the body to ``json.load``: 1,000 nested brackets raise
+``RecursionError`` (not a ``ValueError``, so a 500), ``1e999`` becomes ``inf``, lone
+surrogates pass. This one parses with orjson (strict UTF-8, no lone surrogates, no
+NaN/Infinity, numbers that overflow a double refused, its own depth limit instead of
+Python's stack) and then refuses what no view wants and PostgreSQL cannot store:
+
+- nesting deeper than ``MAX_JSON_DEPTH`` (no request of this API needs more than 4);
+- a NUL character (``\\u0000``) in any key or string: PostgreSQL text cannot hold it.
+
+Duplicate keys keep the last value (RFC 8259 leaves it to the parser; Python's and
+JavaScript's parsers do the same); no proxy in front reads JSON bodies, so no two
+readers can disagree about a request.
+"""
+
+from __future__ import annotations
+
+import orjson
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+MAX_JSON_DEPTH = 32
+_NUL_ESCAPE = b"\\u0000"
+
+
+def _deepest_container(data, limit: int) -> bool:
+    """True when ``data`` nests lists/objects deeper than ``limit`` (iterative: no stack)."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _has_nul(data) -> bool:
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def parse_json(raw: bytes, *, encoding: str = "utf-8"):
+    """``raw`` as JSON, or ``ParseError`` (a 400) saying what is wrong with it."""
+    if encoding.lower().replace("_", "-") not in {"utf-8", "utf8"}:
+        try:
+            raw = raw.decode(encoding).encode("utf-8")
+        except (UnicodeError, LookupError):
+            raise ParseError(f"The request body is not valid {encoding} text.") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc).split(":", 1)[0]
+        raise ParseError(f"The request body is not valid JSON ({reason}).") from None
+    if not isinstance(data, dict | list):
+        return data
+    # A cheap upper bound first: fewer brackets than the limit cannot nest deeper.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _deepest_container(
+        data, MAX_JSON_DEPTH
+    ):
+        raise ParseError(f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
+    if _NUL_ESCAPE in raw and _has_nul(data):
+        raise ParseError("The request body contains a NUL character (\\u0000), not accepted.")
+    return data
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with ``parse_json`` underneath (see the module's docstring)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        # DRF's check: a text charset from the Content-Type, never a bytes codec (bz2...).
+        encoding = parsers.get_encoding(parser_context or {})
+        raw = stream.read() if stream is not None else b""
+        return parse_json(raw, encoding=encoding)

@@ -46,6 +46,7 @@ class ApiLanguageMiddleware:
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,127}$")
 REQUEST_ID_HEADER = "X-Request-ID"
 access_logger = logging.getLogger("salesdesk.access")
+logger = logging.getLogger(__name__)
 
 
 def _user_id(request) -> int | None:
@@ -107,8 +108,15 @@ def _too_large(limit: int) -> JsonResponse:
     return JsonResponse(error_body(payload_too_large_message(limit)), status=413)
 
 
+def _malformed_body(exc: Exception) -> JsonResponse:
+    logger.info("Malformed chunked request body: %s: %s", type(exc).__name__, exc)
+    message = "The request body is malformed or incomplete (bad chunked transfer encoding)."
+    return JsonResponse(error_body(message), status=400)
+
+
 class RequestBodyLimitMiddleware:
-    """413 for a body over ``MAX_REQUEST_BODY_BYTES``, before any view reads it.
+    """413 for a body over ``MAX_REQUEST_BODY_BYTES``, before any view reads it; 400 for a
+    chunked body that cannot be read (bad chunk size, truncated, no final chunk).
 
     A declared ``Content-Length`` is checked without reading anything. A chunked body
     (no length) is read here, up to the limit plus one byte: over it is a 413, within
@@ -136,10 +144,15 @@ class RequestBodyLimitMiddleware:
             stream = request.META.get("wsgi.input")
             if stream is not None:
                 body = bytearray()
-                while chunk := stream.read(min(_CHUNK, limit + 1 - len(body))):
-                    body += chunk
-                    if len(body) > limit:
-                        return _too_large(limit)
+                try:
+                    while chunk := stream.read(min(_CHUNK, limit + 1 - len(body))):
+                        body += chunk
+                        if len(body) > limit:
+                            return _too_large(limit)
+                except Exception as exc:
+                    # A malformed or truncated chunked body (gunicorn: InvalidChunkSize,
+                    # NoMoreData, ChunkMissingTerminator...) is the client's error.
+                    return _malformed_body(exc)
                 request._stream = io.BytesIO(bytes(body))
                 request.META["CONTENT_LENGTH"] = str(len(body))
         return self.get_response(request)

@@ -158,6 +158,36 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
+# --- NUL characters --------------------------------------------------------------------------
+
+NUL_MESSAGE = "The request contains a NUL character (%00), which is not accepted."
+_FORM = "application/x-www-form-urlencoded"
+
+
+class RejectNulMiddleware:
+    """400 for a NUL character in the path, the query string or a urlencoded form body.
+
+    PostgreSQL text can neither hold nor be compared with NUL (psycopg refuses to send
+    it: a 500), and no field of this system has a use for it. Refusing it here covers
+    every door at once: API filters, the Leancore lookups, the admin's search boxes,
+    list filters and autocomplete, and the login forms. (JSON bodies: common.parsers.)
+    ``%00`` can only mean NUL: a literal ``%`` is sent as ``%25``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path_info or "%00" in query or "\x00" in query:
+            return JsonResponse(error_body(NUL_MESSAGE), status=400)
+        if request.method == "POST" and request.content_type == _FORM:
+            body = request.body  # within MAX_REQUEST_BODY_BYTES (the previous middleware)
+            if b"%00" in body or b"\x00" in body:
+                return JsonResponse(error_body(NUL_MESSAGE), status=400)
+        return self.get_response(request)
+
+
 # --- Database faults ------------------------------------------------------------------------
 
 

@@ -23,8 +23,9 @@ import time
 
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib.auth import get_user_model
 from django.core.cache import cache as default_cache
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -176,6 +177,50 @@ class ApiRateThrottle(SimpleRateThrottle):
     timer = staticmethod(time.time)
 
 
+# --- Login doors ---------------------------------------------------------------------------
+
+# No real password is longer; hashing a longer one only costs CPU.
+PASSWORD_MAX_LENGTH = 4096
+# django-axes' username column (AccessAttempt.username is a varchar(255)).
+AXES_USERNAME_MAX_LENGTH = 255
+
+
+def username_max_length() -> int:
+    user_model = get_user_model()
+    return user_model._meta.get_field(user_model.USERNAME_FIELD).max_length or 150
+
+
+def unusable_credentials(username, password) -> str | None:
+    """Why these credentials cannot belong to any account, or None.
+
+    A username longer than the column or holding a NUL (which PostgreSQL refuses in
+    text) can match nobody: it is refused before django-axes records it and before any
+    backend looks it up or hashes a password for it.
+    """
+    if not isinstance(username, str) or not username:
+        return "no username"
+    if "\x00" in username or (isinstance(password, str) and "\x00" in password):
+        return "a NUL character"
+    if len(username) > username_max_length():
+        return "a username too long"
+    if isinstance(password, str) and len(password) > PASSWORD_MAX_LENGTH:
+        return "a password too long"
+    return None
+
+
+def axes_username(request, credentials=None) -> str | None:
+    """The username django-axes records and counts (``AXES_USERNAME_CALLABLE``): the one
+    given, without NUL and cut to its column, so no hostile value reaches the database."""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "data", None) or getattr(request, "POST", {})
+        username = username.get("username") if hasattr(username, "get") else None
+    if not isinstance(username, str):
+        return None if username is None else str(username)[:AXES_USERNAME_MAX_LENGTH]
+    return username.replace("\x00", "")[:AXES_USERNAME_MAX_LENGTH]
+
+
 class LoginLockoutBackend(AxesStandaloneBackend):
     """django-axes' lockout check, first in ``AUTHENTICATION_BACKENDS``.
 
@@ -193,6 +238,10 @@ class LoginLockoutBackend(AxesStandaloneBackend):
             return None
         if isinstance(request, Request):  # simplejwt passes DRF's Request
             request = request._request
+        if unusable_credentials(username, password):
+            # Stops every backend (Django's authenticate() catches it): no lookup, no
+            # hashing; the failure is still signalled, so django-axes counts it.
+            raise PermissionDenied("Unusable credentials.")
         try:
             return super().authenticate(request, username=username, password=password, **kwargs)
         except AxesBackendPermissionDenied:

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestBodyLimitMiddleware",
+    "common.middleware.RejectNulMiddleware",  # PostgreSQL cannot store or compare NUL
     "common.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -246,6 +247,8 @@ AXES_LOCKOUT_PARAMETERS = [
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "common.middleware.login_lockout_response"
 AXES_CLIENT_IP_CALLABLE = "common.middleware.client_ip"
+# Usernames are recorded without NUL and cut to axes' column (PostgreSQL refuses both).
+AXES_USERNAME_CALLABLE = "common.throttling.axes_username"
 
 # One JSON object per line on stderr, with the request id, secrets redacted
 # (common/logging.py). LOG_FORMAT=plain for a human-readable development console.

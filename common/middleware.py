@@ -230,10 +230,18 @@ def client_ip(request) -> str | None:
 def login_lockout_response(request, original_response=None, credentials=None):
     """django-axes' answer once an account is locked: 429 with ``Retry-After``.
 
-    JSON in the API's error shape everywhere but the admin, which gets plain text.
+    JSON in the API's error shape everywhere but the admin, which gets plain text. An
+    address over its failed-login limit gets the JSON everywhere, the admin included (the
+    page cannot help: no form, whatever it holds, is tried).
     """
     from axes.helpers import get_cool_off, get_lockout_message
 
+    address_wait = getattr(request, "login_retry_after", None)
+    if address_wait is not None:  # common.throttling.AddressLoginLimit
+        message = "Too many failed logins from this address; retry later."
+        response = JsonResponse(error_body(message), status=429)
+        response["Retry-After"] = str(address_wait)
+        return response
     cool_off = get_cool_off(request)
     retry_after = int(cool_off.total_seconds()) if cool_off else None
     if request.path_info.startswith("/admin/"):

@@ -238,6 +238,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # typos would lock everybody out. AXES_LOCKOUT_PARAMETERS: "+" joins parameters into one
 # key, "," lists keys that lock independently (e.g. "username,ip_address").
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Failed logins per client address, whatever the usernames, on every login door
+# (common.throttling.AddressLoginLimit): over it, a 429 before any password is hashed.
+# "N/Ms" like API_THROTTLE_RATE; "off" disables it (AXES_ENABLED=false does too).
+LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="30/900s").strip() or "off"
+if LOGIN_FAILURE_RATE.lower() in {"off", "none"}:
+    LOGIN_FAILURE_RATE = None
+elif not re.fullmatch(r"\s*\d+\s*/\s*\d*\s*(?:[smhd][a-z]*)?\s*", LOGIN_FAILURE_RATE.lower()):
+    raise ImproperlyConfigured("LOGIN_FAILURE_RATE must look like '30/900s' (or 'off').")
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [

@@ -6,6 +6,7 @@ Production (``DJANGO_ENV=production``) refuses to start without a real
 """
 
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,6 +91,8 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
+# A management command other than runserver (migrate, seed_demo, sync...), not a server.
+_MANAGEMENT_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
 # DATABASE_URL=postgres://user:pass@host:5432/name switches to PostgreSQL (psycopg 3).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
@@ -99,6 +102,20 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
+    # A database that does not answer must not hold a web worker until gunicorn kills it:
+    # connecting gives up after DATABASE_CONNECT_TIMEOUT seconds and a statement after
+    # DATABASE_STATEMENT_TIMEOUT_MS (a lock wait included); both are the 503 of a stopped
+    # database (common.errors). Management commands (migrate, seed_demo, rebuilds) may run
+    # long: DATABASE_COMMAND_STATEMENT_TIMEOUT_MS, none by default. 0 disables a timeout.
+    _db["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    _statement_ms = (
+        env.int("DATABASE_COMMAND_STATEMENT_TIMEOUT_MS", default=0)
+        if _MANAGEMENT_COMMAND
+        else env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15000)
+    )
+    if _statement_ms:
+        _options = _db["OPTIONS"].get("options", "")
+        _db["OPTIONS"]["options"] = f"{_options} -c statement_timeout={_statement_ms}".strip()
     # The test database is created and destroyed by pytest-django; keep its name predictable.
     _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default=None)
 else:

@@ -79,7 +79,10 @@ def server_database_url(tmp_path_factory, django_db_blocker) -> str:
         password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
         host = settings["HOST"] or "127.0.0.1"
         port = settings["PORT"] or 5432
-        return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+        name = settings["NAME"]
+        if not name.startswith("test_"):  # before pytest-django points the connection at it
+            name = connection.creation._get_test_db_name()
+        return f"postgres://{user}{password}@{host}:{port}/{name}"
     path = tmp_path_factory.mktemp("server-db") / "server.sqlite3"
     url = f"sqlite:///{path}"
     env = {**os.environ, "DATABASE_URL": url}

@@ -26,6 +26,9 @@ CHUNKED_BODIES = {
     "no chunk at all": (b"", True),
     "half a size line": (b"2", True),
 }
+# The server needs the test database to exist (pytest-django creates it for marked tests).
+pytestmark = pytest.mark.django_db
+
 PATHS = ["/healthz", "/v1/users.json", "/api/token/", "/admin/login/", "/oauth2/token"]
 
 

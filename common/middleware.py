@@ -2,6 +2,7 @@
 size limit, database outages as 503, and the admin login lockout's response."""
 
 import io
+import ipaddress
 import logging
 import re
 import time
@@ -223,8 +224,20 @@ def client_ip(request) -> str | None:
     if num_proxies and forwarded:
         addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
         if addresses:
-            return addresses[-min(num_proxies, len(addresses))]
+            address = addresses[-min(num_proxies, len(addresses))]
+            # Only an address: django-axes stores it in an inet column on PostgreSQL,
+            # which refuses anything else (a 500); a client-written value is no address.
+            if _is_ip_address(address):
+                return address
     return request.META.get("REMOTE_ADDR")
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def login_lockout_response(request, original_response=None, credentials=None):

@@ -180,3 +180,15 @@ def leancore_reader():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
     return client
+
+
+@pytest.mark.parametrize(
+    "forwarded", ["not-an-address", "1.2.3.4\x00", "a" * 300, "999.1.1.1", "1.2.3.4, ::zz"]
+)
+def test_a_forged_forwarded_address_is_never_recorded(staff, settings, forwarded):
+    """Behind one proxy the address comes from X-Forwarded-For; what is not an address is
+    ignored (django-axes writes it to an inet column on PostgreSQL)."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    body = {"username": "staffer", "password": "wrong"}
+    response = APIClient().post("/api/token/", body, format="json", HTTP_X_FORWARDED_FOR=forwarded)
+    _assert_json_error(response, (401,))

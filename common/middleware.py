@@ -179,14 +179,32 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if "\x00" in request.path_info:
+            return _nul_refused({"path": [_NUL_FIELD_MESSAGE]})
         query = request.META.get("QUERY_STRING", "")
-        if "\x00" in request.path_info or "%00" in query or "\x00" in query:
-            return JsonResponse(error_body(NUL_MESSAGE), status=400)
+        if "%00" in query or "\x00" in query:
+            return _nul_refused(_fields_with_nul(request.GET))
         if request.method == "POST" and request.content_type == _FORM:
             body = request.body  # within MAX_REQUEST_BODY_BYTES (the previous middleware)
             if b"%00" in body or b"\x00" in body:
-                return JsonResponse(error_body(NUL_MESSAGE), status=400)
+                return _nul_refused(_fields_with_nul(request.POST))
         return self.get_response(request)
+
+
+_NUL_FIELD_MESSAGE = "must not contain NUL characters"
+
+
+def _fields_with_nul(data) -> dict[str, list[str]]:
+    """The parameters (names or values) holding a NUL, each named without it."""
+    return {
+        key.replace("\x00", "\\x00"): [_NUL_FIELD_MESSAGE]
+        for key, values in data.lists()
+        if "\x00" in key or any("\x00" in value for value in values)
+    }
+
+
+def _nul_refused(errors: dict[str, list[str]]) -> JsonResponse:
+    return JsonResponse(error_body(NUL_MESSAGE, errors), status=400)
 
 
 # --- Database faults ------------------------------------------------------------------------

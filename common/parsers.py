@@ -16,11 +16,16 @@ readers can disagree about a request.
 
 from __future__ import annotations
 
+import json
+import math
+import re
+
 import orjson
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 MAX_JSON_DEPTH = 32
+NUL_MESSAGE = "must not contain NUL characters"
 _NUL_ESCAPE = b"\\u0000"
 
 
@@ -36,19 +41,49 @@ def _deepest_container(data, limit: int) -> bool:
     return False
 
 
-def _has_nul(data) -> bool:
-    pending = [data]
+def _nul_path(data) -> str | None:
+    """Where the first NUL is, as the API names fields (``history[1].nit``), or None."""
+    pending = [(data, "")]
     while pending:
-        value = pending.pop()
+        value, path = pending.pop()
         if isinstance(value, str):
             if "\x00" in value:
-                return True
+                return path or "body"
         elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
+            for key, child in value.items():
+                name = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    return name.replace("\x00", "\\u0000")
+                pending.append((child, name))
         elif isinstance(value, list):
-            pending.extend(value)
-    return False
+            pending.extend((child, f"{path}[{index}]") for index, child in enumerate(value))
+    return None
+
+
+_ASCII_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number is infinity when parsed as double")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_keeping_surrogates(raw: bytes):
+    """A body whose only fault for orjson is an escaped lone surrogate (``"\\ud800"``) is
+    valid JSON: Python's parser reads it, so that the views name the field at fault (their
+    validation refuses surrogates, which no database column can hold). Python's limits
+    apply instead of orjson's: its recursion limit is a 400 too."""
+    try:
+        return json.loads(raw.decode("utf-8"), parse_float=_finite, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc).split(":", 1)[0] or type(exc).__name__
+        raise ParseError(f"The request body is not valid JSON ({reason}).") from None
 
 
 def parse_json(raw: bytes, *, encoding: str = "utf-8"):
@@ -62,7 +97,9 @@ def parse_json(raw: bytes, *, encoding: str = "utf-8"):
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         reason = str(exc).split(":", 1)[0]
-        raise ParseError(f"The request body is not valid JSON ({reason}).") from None
+        if "surrogate" not in reason or not _ASCII_SURROGATE.search(raw):
+            raise ParseError(f"The request body is not valid JSON ({reason}).") from None
+        data = _parse_keeping_surrogates(raw)
     if not isinstance(data, dict | list):
         return data
     # A cheap upper bound first: fewer brackets than the limit cannot nest deeper.
@@ -70,8 +107,12 @@ def parse_json(raw: bytes, *, encoding: str = "utf-8"):
         data, MAX_JSON_DEPTH
     ):
         raise ParseError(f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
-    if _NUL_ESCAPE in raw and _has_nul(data):
-        raise ParseError("The request body contains a NUL character (\\u0000), not accepted.")
+    if _NUL_ESCAPE in raw and (path := _nul_path(data)) is not None:
+        # Named like the views' own validation errors (an InvalidInput is a 400 too).
+        # Imported here: common.errors imports DRF's views, which import this parser.
+        from common.errors import InvalidInput
+
+        raise InvalidInput(f"Invalid {path}: {NUL_MESSAGE}.", {path: [NUL_MESSAGE]})
     return data
 
 

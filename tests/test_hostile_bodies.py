@@ -37,6 +37,15 @@ HOSTILE = {
     "truncated UTF-8": b'{"username": "\xc3", "password": "x"}',
     "lone surrogate": b'{"username": "\\ud800", "password": "x"}',
     "lone low surrogate": b'{"username": "\\udc00x", "password": "x"}',
+    # orjson stops at the surrogate; Python's parser, which reads it, must refuse the rest.
+    "a surrogate, then deep nesting": b'{"username": "\\ud800", "password": '
+    + _nested(100_000)
+    + b"}",
+    "a surrogate, then 1e999": b'{"username": "\\ud800", "password": 1e999}',
+    "a surrogate, then NaN": b'{"username": "\\ud800", "password": NaN}',
+    "a surrogate, then a 5000-digit integer": b'{"username": "\\ud800", "n": 1'
+    + b"0" * 5000
+    + b"}",
     "1e999": b'{"username": "a", "password": "x", "n": 1e999}',
     "-1e999": b'{"history": [{"nit": "1", "monto": -1e999, "fecha": "2024-01-01", "emc": "E"}]}',
     "a 5000-digit integer": b'{"username": "a", "password": "x", "n": 1' + b"0" * 5000 + b"}",

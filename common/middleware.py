@@ -179,16 +179,29 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path_info:
-            return _nul_refused({"path": [_NUL_FIELD_MESSAGE]})
-        query = request.META.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in query:
-            return _nul_refused(_fields_with_nul(request.GET))
-        if request.method == "POST" and request.content_type == _FORM:
-            body = request.body  # within MAX_REQUEST_BODY_BYTES (the previous middleware)
-            if b"%00" in body or b"\x00" in body:
-                return _nul_refused(_fields_with_nul(request.POST))
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # After URL resolution, so that a view with an error shape of its own (OAuth2's
+        # {"error": "invalid_request", ...}) can answer through its ``nul_refusal(errors)``.
+        errors = _nul_errors(request)
+        if errors is None:
+            return None
+        custom = getattr(getattr(view_func, "cls", view_func), "nul_refusal", None)
+        return custom(errors) if custom is not None else _nul_refused(errors)
+
+
+def _nul_errors(request) -> dict[str, list[str]] | None:
+    if "\x00" in request.path_info:
+        return {"path": [_NUL_FIELD_MESSAGE]}
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        return _fields_with_nul(request.GET)
+    if request.method == "POST" and request.content_type == _FORM:
+        body = request.body  # within MAX_REQUEST_BODY_BYTES (the previous middleware)
+        if b"%00" in body or b"\x00" in body:
+            return _fields_with_nul(request.POST)
+    return None
 
 
 _NUL_FIELD_MESSAGE = "must not contain NUL characters"

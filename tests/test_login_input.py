@@ -192,3 +192,19 @@ def test_a_forged_forwarded_address_is_never_recorded(staff, settings, forwarded
     body = {"username": "staffer", "password": "wrong"}
     response = APIClient().post("/api/token/", body, format="json", HTTP_X_FORWARDED_FOR=forwarded)
     _assert_json_error(response, (401,))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "grant_type=client_credentials&client_id=a%00&client_secret=x",
+        "grant_type=client%00&client_id=a&client_secret=x",
+    ],
+)
+def test_oauth2_answers_a_nul_in_its_own_error_shape(body):
+    response = APIClient().post(
+        "/oauth2/token", body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "NUL" in response.json()["error_description"]

@@ -99,6 +99,27 @@ def invalid_message(errors: Mapping[str, list[str]], *, count_all: bool = False)
     return _sentence(text)
 
 
+# Refused for who the client is: DRF checks these before its throttles, so they never met
+# the rate limit; they are counted against the client's address (guessing tokens, probing
+# permissions).
+REFUSALS = (
+    exceptions.NotAuthenticated,
+    exceptions.AuthenticationFailed,
+    exceptions.PermissionDenied,
+)
+
+
+def _throttled_refusal(exc, request):
+    if request is None:
+        return exc
+    from common.throttling import ApiRateThrottle  # imports auth and axes: only when needed
+
+    throttle = ApiRateThrottle()
+    if throttle.allow_refusal(request):
+        return exc
+    return exceptions.Throttled(throttle.wait())
+
+
 def exception_handler(exc, context):
     """DRF exception handler: every error the API raises leaves in the one shape."""
     if isinstance(exc, InvalidInput):
@@ -119,6 +140,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django log it and answer 500 (handler500 keeps it JSON)
+    if isinstance(exc, REFUSALS):
+        exc = _throttled_refusal(exc, context.get("request"))
 
     headers = {}
     if getattr(exc, "auth_header", None):

@@ -2,6 +2,7 @@
 size limit, database outages as 503, and the admin login lockout's response."""
 
 import io
+import ipaddress
 import logging
 import re
 import time
@@ -47,6 +48,7 @@ class ApiLanguageMiddleware:
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,127}$")
 REQUEST_ID_HEADER = "X-Request-ID"
 access_logger = logging.getLogger("salesdesk.access")
+logger = logging.getLogger(__name__)
 
 
 def _user_id(request) -> int | None:
@@ -158,8 +160,15 @@ def _too_large(limit: int) -> JsonResponse:
     return JsonResponse(error_body(payload_too_large_message(limit)), status=413)
 
 
+def _malformed_body(exc: Exception) -> JsonResponse:
+    logger.info("Malformed chunked request body: %s: %s", type(exc).__name__, exc)
+    message = "The request body is malformed or incomplete (bad chunked transfer encoding)."
+    return JsonResponse(error_body(message), status=400)
+
+
 class RequestBodyLimitMiddleware:
-    """413 for a body over ``MAX_REQUEST_BODY_BYTES``, before any view reads it.
+    """413 for a body over ``MAX_REQUEST_BODY_BYTES``, before any view reads it; 400 for a
+    chunked body that cannot be read (bad chunk size, truncated, no final chunk).
 
     A declared ``Content-Length`` is checked without reading anything. A chunked body
     (no length) is read here, up to the limit plus one byte: over it is a 413, within
@@ -187,13 +196,79 @@ class RequestBodyLimitMiddleware:
             stream = request.META.get("wsgi.input")
             if stream is not None:
                 body = bytearray()
-                while chunk := stream.read(min(_CHUNK, limit + 1 - len(body))):
-                    body += chunk
-                    if len(body) > limit:
-                        return _too_large(limit)
+                try:
+                    while chunk := stream.read(min(_CHUNK, limit + 1 - len(body))):
+                        body += chunk
+                        if len(body) > limit:
+                            return _too_large(limit)
+                except Exception as exc:
+                    # A malformed or truncated chunked body (gunicorn: InvalidChunkSize,
+                    # NoMoreData, ChunkMissingTerminator...) is the client's error.
+                    return _malformed_body(exc)
                 request._stream = io.BytesIO(bytes(body))
                 request.META["CONTENT_LENGTH"] = str(len(body))
         return self.get_response(request)
+
+
+# --- NUL characters --------------------------------------------------------------------------
+
+NUL_MESSAGE = "The request contains a NUL character (%00), which is not accepted."
+_FORM = "application/x-www-form-urlencoded"
+
+
+class RejectNulMiddleware:
+    """400 for a NUL character in the path, the query string or a urlencoded form body.
+
+    PostgreSQL text can neither hold nor be compared with NUL (psycopg refuses to send
+    it: a 500), and no field of this system has a use for it. Refusing it here covers
+    every door at once: API filters, the Leancore lookups, the admin's search boxes,
+    list filters and autocomplete, and the login forms. (JSON bodies: common.parsers.)
+    ``%00`` can only mean NUL: a literal ``%`` is sent as ``%25``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # After URL resolution, so that a view with an error shape of its own (OAuth2's
+        # {"error": "invalid_request", ...}) can answer through its ``nul_refusal(errors)``.
+        errors = _nul_errors(request)
+        if errors is None:
+            return None
+        custom = getattr(getattr(view_func, "cls", view_func), "nul_refusal", None)
+        return custom(errors) if custom is not None else _nul_refused(errors)
+
+
+def _nul_errors(request) -> dict[str, list[str]] | None:
+    if "\x00" in request.path_info:
+        return {"path": [_NUL_FIELD_MESSAGE]}
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        return _fields_with_nul(request.GET)
+    if request.method == "POST" and request.content_type == _FORM:
+        body = request.body  # within MAX_REQUEST_BODY_BYTES (the previous middleware)
+        if b"%00" in body or b"\x00" in body:
+            return _fields_with_nul(request.POST)
+    return None
+
+
+_NUL_FIELD_MESSAGE = "must not contain NUL characters"
+
+
+def _fields_with_nul(data) -> dict[str, list[str]]:
+    """The parameters (names or values) holding a NUL, each named without it."""
+    return {
+        key.replace("\x00", "\\x00"): [_NUL_FIELD_MESSAGE]
+        for key, values in data.lists()
+        if "\x00" in key or any("\x00" in value for value in values)
+    }
+
+
+def _nul_refused(errors: dict[str, list[str]]) -> JsonResponse:
+    return JsonResponse(error_body(NUL_MESSAGE, errors), status=400)
 
 
 # --- Database faults ------------------------------------------------------------------------
@@ -231,17 +306,37 @@ def client_ip(request) -> str | None:
     if num_proxies and forwarded:
         addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
         if addresses:
-            return addresses[-min(num_proxies, len(addresses))]
+            address = addresses[-min(num_proxies, len(addresses))]
+            # Only an address: django-axes stores it in an inet column on PostgreSQL,
+            # which refuses anything else (a 500); a client-written value is no address.
+            if _is_ip_address(address):
+                return address
     return request.META.get("REMOTE_ADDR")
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def login_lockout_response(request, original_response=None, credentials=None):
     """django-axes' answer once an account is locked: 429 with ``Retry-After``.
 
-    JSON in the API's error shape everywhere but the admin, which gets plain text.
+    JSON in the API's error shape everywhere but the admin, which gets plain text. An
+    address over its failed-login limit gets the JSON everywhere, the admin included (the
+    page cannot help: no form, whatever it holds, is tried).
     """
     from axes.helpers import get_cool_off, get_lockout_message
 
+    address_wait = getattr(request, "login_retry_after", None)
+    if address_wait is not None:  # common.throttling.AddressLoginLimit
+        message = "Too many failed logins from this address; retry later."
+        response = JsonResponse(error_body(message), status=429)
+        response["Retry-After"] = str(address_wait)
+        return response
     cool_off = get_cool_off(request)
     retry_after = int(cool_off.total_seconds()) if cool_off else None
     if request.path_info.startswith("/admin/"):

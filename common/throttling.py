@@ -23,8 +23,11 @@ import time
 
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache as default_cache
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -121,6 +124,9 @@ class ApiRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
+        # An anonymous request is counted against its address here; a refusal of it later
+        # (a failed login's 401) is not counted twice (allow_refusal).
+        request.address_counted = key.endswith(f"ip:{self.get_ident(request)}")
         # Authentication may have counted this request already, in its own round trip to
         # the cache (common.authentication).
         counted = getattr(request, "rate_count", None)
@@ -141,6 +147,19 @@ class ApiRateThrottle(SimpleRateThrottle):
             return None
         key = throttle.cache_format % {"scope": throttle.scope, "ident": f"user:{user_pk}"}
         return RateCount(key, throttle.timer(), throttle.duration)
+
+    def allow_refusal(self, request) -> bool:
+        """Counts a request refused for authentication or permission (401/403) against
+        its client ADDRESS (whoever it claims to be): False once over the limit."""
+        self._wait = None
+        if self.rate is None or getattr(request, "address_counted", False):
+            return True
+        key = self.cache_format % {"scope": self.scope, "ident": f"ip:{self.get_ident(request)}"}
+        try:
+            return self._allow(RateCount(key, self.timer(), self.duration))
+        except Exception:
+            logger.warning("Throttle cache unavailable; refusal not counted.", exc_info=True)
+            return True
 
     def _allow(self, counted: RateCount) -> bool:
         limit, duration = self.num_requests, self.duration
@@ -176,6 +195,123 @@ class ApiRateThrottle(SimpleRateThrottle):
     timer = staticmethod(time.time)
 
 
+# --- Login doors ---------------------------------------------------------------------------
+
+# No real password is longer; hashing a longer one only costs CPU.
+PASSWORD_MAX_LENGTH = 4096
+# django-axes' username column (AccessAttempt.username is a varchar(255)).
+AXES_USERNAME_MAX_LENGTH = 255
+
+
+def username_max_length() -> int:
+    user_model = get_user_model()
+    return user_model._meta.get_field(user_model.USERNAME_FIELD).max_length or 150
+
+
+def unusable_credentials(username, password) -> str | None:
+    """Why these credentials cannot belong to any account, or None.
+
+    A username longer than the column or holding a NUL (which PostgreSQL refuses in
+    text) can match nobody: it is refused before django-axes records it and before any
+    backend looks it up or hashes a password for it.
+    """
+    if not isinstance(username, str) or not username:
+        return "no username"
+    if "\x00" in username or (isinstance(password, str) and "\x00" in password):
+        return "a NUL character"
+    if len(username) > username_max_length():
+        return "a username too long"
+    if isinstance(password, str) and len(password) > PASSWORD_MAX_LENGTH:
+        return "a password too long"
+    return None
+
+
+def axes_username(request, credentials=None) -> str | None:
+    """The username django-axes records and counts (``AXES_USERNAME_CALLABLE``): the one
+    given, without NUL and cut to its column, so no hostile value reaches the database."""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "data", None) or getattr(request, "POST", {})
+        username = username.get("username") if hasattr(username, "get") else None
+    if not isinstance(username, str):
+        return None if username is None else str(username)[:AXES_USERNAME_MAX_LENGTH]
+    return username.replace("\x00", "")[:AXES_USERNAME_MAX_LENGTH]
+
+
+class AddressLoginLimit:
+    """Failed logins per client address, whatever the usernames: ``LOGIN_FAILURE_RATE``.
+
+    django-axes locks a (username, address) pair; an address spraying a new username on
+    every try never meets that lock, and every try costs a password hash (~0.4 s of CPU
+    with production's hasher). Failures are counted per address in the shared cache
+    (Redis in production: every worker and host), in the same sliding window as the API
+    rate limit; once over, ``LoginLockoutBackend`` refuses before any hashing.
+    """
+
+    key_format = "login-failures:ip:%s"
+
+    def __init__(self) -> None:
+        self.limit, self.duration = parse_rate(settings.LOGIN_FAILURE_RATE)
+
+    def _count(self, address: str) -> RateCount:
+        return RateCount(self.key_format % address, time.time(), self.duration)
+
+    def retry_after(self, address: str) -> int | None:
+        """Seconds to wait when ``address`` is over the limit, else None. Counts nothing."""
+        if self.limit is None or not address or not settings.AXES_ENABLED:
+            return None
+        counted = self._count(address)
+        try:
+            found = default_cache.get_many([counted.current_key, counted.previous_key])
+        except Exception:  # the cache is down: fail open, loudly (as the API limit does)
+            logger.warning("Login limit cache unavailable; not checked.", exc_info=True)
+            return None
+        current = found.get(counted.current_key) or 0
+        previous = found.get(counted.previous_key) or 0
+        weight = (self.duration - counted.elapsed) / self.duration
+        if previous * weight + current < self.limit:
+            return None
+        wait = ApiRateThrottle._time_to_next_slot(
+            self.limit, self.duration, counted.elapsed, previous, current
+        )
+        return max(1, math.ceil(wait))
+
+    def record_failure(self, address: str) -> None:
+        if self.limit is None or not address:
+            return
+        try:
+            self._count(address).count(default_cache)
+        except Exception:
+            logger.warning("Login limit cache unavailable; failure not counted.", exc_info=True)
+
+
+def _django_request(request):
+    return request._request if isinstance(request, Request) else request
+
+
+def _client_address(request) -> str | None:
+    from common.middleware import client_ip  # the middleware module imports this one
+
+    return client_ip(request)
+
+
+def _count_failed_login(sender, credentials=None, request=None, **kwargs):
+    """Every failed login through ``authenticate()`` (all doors) counts for its address.
+
+    Connected when this module is imported, which ``authenticate()`` does (to load
+    ``LoginLockoutBackend``) before it can send the signal. Attempts the limit itself
+    refused are not counted: an address that stops trying is let in again.
+    """
+    request = _django_request(request)
+    if request is None or getattr(request, "login_retry_after", None):
+        return
+    AddressLoginLimit().record_failure(_client_address(request))
+
+
+user_login_failed.connect(_count_failed_login, dispatch_uid="common.throttling.address_limit")
+
+
 class LoginLockoutBackend(AxesStandaloneBackend):
     """django-axes' lockout check, first in ``AUTHENTICATION_BACKENDS``.
 
@@ -186,13 +322,26 @@ class LoginLockoutBackend(AxesStandaloneBackend):
     of failing with axes' ``AxesBackendRequestParameterRequired``.
 
     A locked-out login gets a 429 with ``Retry-After`` (``login_lockout_response``).
+    Before axes' check, two cheaper refusals that stop every backend (no password is
+    hashed): an address over its failed-login limit (``AddressLoginLimit``), and
+    credentials that cannot belong to any account (``unusable_credentials``).
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
-        if isinstance(request, Request):  # simplejwt passes DRF's Request
-            request = request._request
+        request = _django_request(request)  # simplejwt passes DRF's Request
+        retry_after = AddressLoginLimit().retry_after(_client_address(request))
+        if retry_after is not None:
+            # Too many failures from this address: refused before any lookup or hashing,
+            # answered 429 by axes' middleware (common.middleware.login_lockout_response).
+            request.login_retry_after = retry_after
+            request.axes_locked_out = True
+            raise PermissionDenied("Too many failed logins from this address.")
+        if unusable_credentials(username, password):
+            # Stops every backend (Django's authenticate() catches it): no lookup, no
+            # hashing; the failure is still signalled, so django-axes counts it.
+            raise PermissionDenied("Unusable credentials.")
         try:
             return super().authenticate(request, username=username, password=password, **kwargs)
         except AxesBackendPermissionDenied:

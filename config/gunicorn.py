@@ -55,3 +55,13 @@ logconfig_dict = gunicorn_logconfig(
 forwarded_allow_ips = "*"
 forwarder_headers = "ACCESS_TOKEN"
 secure_scheme_headers = {}
+
+# Requests gunicorn refuses before the app sees them: a request line over
+# limit_request_line (414), more than limit_request_fields headers or one over
+# limit_request_field_size bytes (431), or a malformed request line/header (400). Those few
+# answers are gunicorn's own small HTML pages, not the API's JSON: in production nginx is
+# in front and its limits (and JSON error pages) apply first (docs/security.md).
+# Bsale URLs with long fields=/expand= lists fit in 8 KiB.
+limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "8190"))
+limit_request_fields = int(os.environ.get("GUNICORN_LIMIT_REQUEST_FIELDS", "100"))
+limit_request_field_size = int(os.environ.get("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", "8190"))

@@ -6,6 +6,7 @@ Production (``DJANGO_ENV=production``) refuses to start without a real
 """
 
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestBodyLimitMiddleware",
+    "common.middleware.RejectNulMiddleware",  # PostgreSQL cannot store or compare NUL
     "common.middleware.DatabaseUnavailableMiddleware",
     "common.db_router.ReplicaRoutingMiddleware",  # which database this request reads
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +95,8 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
+# A management command other than runserver (migrate, seed_demo, sync...), not a server.
+_MANAGEMENT_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
 # DATABASE_URL=postgres://user:pass@host:5432/name switches to PostgreSQL (psycopg 3).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
@@ -102,6 +106,20 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
+    # A database that does not answer must not hold a web worker until gunicorn kills it:
+    # connecting gives up after DATABASE_CONNECT_TIMEOUT seconds and a statement after
+    # DATABASE_STATEMENT_TIMEOUT_MS (a lock wait included); both are the 503 of a stopped
+    # database (common.errors). Management commands (migrate, seed_demo, rebuilds) may run
+    # long: DATABASE_COMMAND_STATEMENT_TIMEOUT_MS, none by default. 0 disables a timeout.
+    _db["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    _statement_ms = (
+        env.int("DATABASE_COMMAND_STATEMENT_TIMEOUT_MS", default=0)
+        if _MANAGEMENT_COMMAND
+        else env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15000)
+    )
+    if _statement_ms:
+        _options = _db["OPTIONS"].get("options", "")
+        _db["OPTIONS"]["options"] = f"{_options} -c statement_timeout={_statement_ms}".strip()
     # The test database is created and destroyed by pytest-django; keep its name predictable.
     _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default=None)
 else:
@@ -189,7 +207,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.BsaleJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.ModelViewPermission"],
     "DEFAULT_RENDERER_CLASSES": ["common.renderers.ORJSONRenderer"],
-    # DRF's JSON parser, but a key repeated in one object is a 400 (common/parsers.py).
+    # Hostile JSON (deep nesting, huge numbers, NUL, bad UTF-8, a repeated key) is a 400
+    # (common.parsers).
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.renderers.JSONContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": [],
@@ -269,6 +288,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # typos would lock everybody out. AXES_LOCKOUT_PARAMETERS: "+" joins parameters into one
 # key, "," lists keys that lock independently (e.g. "username,ip_address").
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Failed logins per client address, whatever the usernames, on every login door
+# (common.throttling.AddressLoginLimit): over it, a 429 before any password is hashed.
+# "N/Ms" like API_THROTTLE_RATE; "off" disables it (AXES_ENABLED=false does too).
+LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="30/900s").strip() or "off"
+if LOGIN_FAILURE_RATE.lower() in {"off", "none"}:
+    LOGIN_FAILURE_RATE = None
+elif not re.fullmatch(r"\s*\d+\s*/\s*\d*\s*(?:[smhd][a-z]*)?\s*", LOGIN_FAILURE_RATE.lower()):
+    raise ImproperlyConfigured("LOGIN_FAILURE_RATE must look like '30/900s' (or 'off').")
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [
@@ -278,6 +305,8 @@ AXES_LOCKOUT_PARAMETERS = [
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "common.middleware.login_lockout_response"
 AXES_CLIENT_IP_CALLABLE = "common.middleware.client_ip"
+# Usernames are recorded without NUL and cut to axes' column (PostgreSQL refuses both).
+AXES_USERNAME_CALLABLE = "common.throttling.axes_username"
 
 # Lines on stderr with the request id, secrets redacted (common/logging.py): readable
 # ("plain") in development, one JSON object per line ("json") in production.

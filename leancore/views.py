@@ -15,6 +15,7 @@ import binascii
 from urllib.parse import unquote_plus
 
 from django.contrib.auth import authenticate
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -162,6 +163,20 @@ class OAuth2TokenView(ReleasesResponseMixin, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = [FormParser]
+
+    @staticmethod
+    def nul_refusal(errors) -> JsonResponse:
+        """common.middleware.RejectNulMiddleware's 400, in RFC 6749's error shape."""
+        response = JsonResponse(
+            {
+                "error": "invalid_request",
+                "error_description": "The request contains a NUL character (%00), "
+                "which is not accepted.",
+            },
+            status=400,
+        )
+        response["Cache-Control"], response["Pragma"] = "no-store", "no-cache"
+        return response
 
     @extend_schema(
         operation_id="oauth2_token",

@@ -10,7 +10,6 @@ writes with ``sales.services.sales_history_update``, like ``import_sales_history
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +29,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from common.csv_export import SafeCsvWriter
 from common.errors import InvalidInput
 from offices.models import Office
 from sales.charts import Bar, horizontal_bar_chart
@@ -209,11 +209,6 @@ def sales_summary_view(model_admin, request):
     return TemplateResponse(request, "admin/sales/sales_summary.html", context)
 
 
-def _csv_cell(text: str) -> str:
-    """No spreadsheet formulas from data: a name starting with = + - @ is kept as text."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def sales_summary_csv(summary: SalesSummary, office: Office | None) -> HttpResponse:
     """The table as CSV: plain numbers (dot decimals), a total row, UTF-8 with a BOM."""
     name = f"sales-summary-{summary.start.isoformat()}-{summary.end.isoformat()}"
@@ -222,7 +217,7 @@ def sales_summary_csv(summary: SalesSummary, office: Office | None) -> HttpRespo
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response.write("\ufeff")  # spreadsheets then read accents right
-    writer = csv.writer(response, lineterminator="\r\n")
+    writer = SafeCsvWriter(response, lineterminator="\r\n")
     writer.writerow(
         [
             gettext("Seller ID"),
@@ -234,9 +229,7 @@ def sales_summary_csv(summary: SalesSummary, office: Office | None) -> HttpRespo
         ]
     )
     for s in summary.sellers:
-        writer.writerow(
-            [s.user_id, _csv_cell(s.full_name), s.sales, s.returns, s.subtotal, s.tax_subtotal]
-        )
+        writer.writerow([s.user_id, s.full_name, s.sales, s.returns, s.subtotal, s.tax_subtotal])
     totals = SummaryTotals.of(summary)
     writer.writerow(
         ["", gettext("Total"), totals.sales, totals.returns, totals.subtotal, totals.tax]

@@ -65,3 +65,37 @@ def gunicorn(
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def server_database_url(tmp_path_factory, django_db_blocker) -> str:
+    """A database URL for a server started by a test, on the backend the tests run on.
+
+    PostgreSQL: the session's test database (pytest-django created and migrated it; data a
+    test commits there is seen by the server). SQLite: a migrated file of its own (the test
+    database is in memory, which another process cannot open).
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        settings = connection.settings_dict
+        user = settings["USER"] or "postgres"
+        password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
+        host = settings["HOST"] or "127.0.0.1"
+        port = settings["PORT"] or 5432
+        name = settings["NAME"]
+        if not name.startswith("test_"):  # before pytest-django points the connection at it
+            name = connection.creation._get_test_db_name()
+        return f"postgres://{user}{password}@{host}:{port}/{name}"
+    path = tmp_path_factory.mktemp("server-db") / "server.sqlite3"
+    url = f"sqlite:///{path}"
+    env = {**os.environ, "DATABASE_URL": url}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return url

@@ -1,12 +1,12 @@
 """``manage.py sales_summary``: the API's per-seller sales summary, in the terminal."""
 
-import csv
 import datetime as dt
 
 from django.core.management.base import CommandError
 from django.utils import timezone
 
 from common.commands import Command as BaseCommand
+from common.csv_export import SafeCsvWriter
 from common.renderers import dumps, money_json
 from offices.models import Office
 from sales.selectors import SalesSummary, sales_summary
@@ -103,6 +103,6 @@ class Command(BaseCommand):
         self.stdout.write(dumps(payload).decode())
 
     def _csv(self, summary: SalesSummary) -> None:
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = SafeCsvWriter(self.stdout, lineterminator="\n")
         writer.writerow(HEADERS)
         writer.writerows(self._rows(summary))

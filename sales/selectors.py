@@ -21,7 +21,13 @@ from common.bsale import MAX_INT
 from common.money import CENT
 from common.querysets import built_once
 from offices.models import State
-from sales.models import Document, DocumentType, DocumentUse
+from sales.models import (
+    Document,
+    DocumentType,
+    DocumentUse,
+    SalesDailyTotal,
+    SalesMonthlyTotal,
+)
 
 ZERO = Decimal("0.00")
 
@@ -111,7 +117,8 @@ def summary_per_seller_sql(
     *,
     signed: bool = False,
 ) -> tuple[str, list]:
-    """The summary's aggregate: documents summed per seller (columns ``seller``, ``sales``,
+    """The summary's aggregate straight from the documents (the oracle of the totals and
+    ``check``'s reference; what is served is ``summary_per_seller_totals_sql``): per seller (columns ``seller``, ``sales``,
     ``returns``, ``tax``), for the query that joins the sellers' names to it. ``signed``:
     ``seller``, ``subtotal`` (sales minus returns, one signed sum) and ``tax`` only, what
     the API shows: one sum fewer per document.
@@ -182,6 +189,105 @@ def sellers_join_sql() -> tuple[str, str, str]:
     return first, last, join
 
 
+def month_split(
+    start: dt.date, end: dt.date
+) -> tuple[tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
+    """[start, end] as whole months (first days of the first and last one) and the days
+    left over at either end: a year is 11 or 12 monthly rows per key plus at most two
+    partial months of daily rows."""
+    # Computed without stepping past the calendar's last day (9999-12-31 is a valid end).
+    first_full = start if start.day == 1 else _next_month(start)
+    if (end.month == 12 and end.day == 31) or (end + dt.timedelta(days=1)).day == 1:
+        last_full_end = end
+    elif end.year == dt.MINYEAR and end.month == 1:
+        return None, [(start, end)]
+    else:
+        last_full_end = end.replace(day=1) - dt.timedelta(days=1)
+    if first_full is None or first_full > last_full_end:
+        return None, [(start, end)]
+    last_month = last_full_end.replace(day=1)
+    days = []
+    if start < first_full:
+        days.append((start, first_full - dt.timedelta(days=1)))
+    if last_full_end < end:
+        days.append((last_full_end + dt.timedelta(days=1), end))
+    return (first_full, last_month), days
+
+
+def _next_month(day: dt.date) -> dt.date | None:
+    if day.year == dt.MAXYEAR and day.month == 12:
+        return None
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def summary_per_seller_totals_sql(
+    start: dt.date,
+    end: dt.date,
+    user_id: int | None = None,
+    office_id: int | None = None,
+    *,
+    signed: bool = False,
+) -> tuple[str, list]:
+    """``summary_per_seller_sql``'s columns, summed from the totals the triggers keep
+    (sales/totals_sql.py): whole months from ``SalesMonthlyTotal``, the days at either end
+    from ``SalesDailyTotal``. Amounts are numeric with 2 decimals on PostgreSQL and
+    integer cents on SQLite (``sales_summary`` turns them into Decimals)."""
+    column = "net_cents" if settings.SALES_SUMMARY_SUBTOTAL == "net" else "total_cents"
+    qn = connection.ops.quote_name
+    dtype = DocumentType._meta
+    use = f"t.{qn(dtype.get_field('use').column)}"
+    filters, filter_params = "", []
+    if user_id is not None:
+        filters += " AND seller_id = %s"
+        filter_params.append(user_id)
+    if office_id is not None:
+        filters += " AND office_id = %s"
+        filter_params.append(office_id)
+
+    parts, params = [], []
+    fields = "seller_id, document_type_id, total_cents, net_cents, tax_cents"
+    months, days = month_split(start, end)
+    if months is not None:
+        parts.append(
+            f"SELECT {fields} FROM {qn(SalesMonthlyTotal._meta.db_table)}"
+            f" WHERE month BETWEEN %s AND %s{filters}"
+        )
+        params += [*months, *filter_params]
+    for first, last in days:
+        parts.append(
+            f"SELECT {fields} FROM {qn(SalesDailyTotal._meta.db_table)}"
+            f" WHERE day BETWEEN %s AND %s{filters}"
+        )
+        params += [first, last, *filter_params]
+
+    def money(cents_sum: str) -> str:
+        if connection.vendor == "postgresql":
+            return f"CAST(COALESCE({cents_sum}, 0) / 100.0 AS NUMERIC(20, 2))"
+        return f"COALESCE({cents_sum}, 0)"
+
+    def signed_sum(name: str) -> str:
+        return money(
+            f"SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN x.{name} ELSE -x.{name} END)"
+        )
+
+    if signed:
+        amounts = f"{signed_sum(column)} AS subtotal"
+    else:
+        amounts = (
+            f"{money(f'SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN x.{column} END)')} AS sales,"
+            f" {money(f'SUM(CASE WHEN {use} = {int(DocumentUse.RETURN)} THEN x.{column} END)')}"
+            " AS returns"
+        )
+    per_seller = (
+        f"SELECT x.seller_id AS seller, {amounts}, {signed_sum('tax_cents')} AS tax"
+        f" FROM ({' UNION ALL '.join(parts)}) x"
+        f" INNER JOIN {qn(dtype.db_table)} t ON t.{qn(dtype.pk.column)} = x.document_type_id"
+        f" WHERE {use} IN ({int(DocumentUse.SALE)}, {int(DocumentUse.RETURN)})"
+        " GROUP BY x.seller_id"
+    )
+    return per_seller, params
+
+
 def sales_summary(
     *,
     start: dt.date,
@@ -189,20 +295,44 @@ def sales_summary(
     user_id: int | None = None,
     office_id: int | None = None,
 ) -> SalesSummary:
-    """Per seller: sales minus returns in [start, end], in ONE aggregate query.
+    """Per seller: sales minus returns in [start, end], in ONE query on the sales totals.
 
     Counted: active documents whose type's use is sale (0) or return (1). ``subtotal``
     uses ``total_amount`` (tax included, as Bsale does) unless the setting
     ``SALES_SUMMARY_SUBTOTAL`` is ``"net"``. Sellers are sorted by full name.
     """
+    per_seller, params = summary_per_seller_totals_sql(start, end, user_id, office_id)
+    rows = _summary_rows(per_seller, params)
+    if connection.vendor == "sqlite":
+        rows = [(*row[:3], *(Decimal(v).scaleb(-2) for v in row[3:])) for row in rows]
+    return _summary(start, end, rows)
+
+
+def raw_sales_summary(
+    *,
+    start: dt.date,
+    end: dt.date,
+    user_id: int | None = None,
+    office_id: int | None = None,
+) -> SalesSummary:
+    """``sales_summary`` aggregated from the documents themselves: the oracle the totals
+    are tested against (tests/sales/test_sales_totals.py), never served."""
     per_seller, params = summary_per_seller_sql(start, end, user_id, office_id)
+    rows = _summary_rows(per_seller, params)
+    if connection.vendor == "sqlite":
+        rows = [(*row[:3], *map(_cents, row[3:])) for row in rows]
+    return _summary(start, end, rows)
+
+
+def _summary_rows(per_seller: str, params: list) -> list[tuple]:
     first, last, join = sellers_join_sql()
     sql = f"SELECT s.seller, {first}, {last}, s.sales, s.returns, s.tax FROM ({per_seller}) s{join}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if connection.vendor == "sqlite":
-        rows = [(*row[:3], *map(_cents, row[3:])) for row in rows]
+        return cursor.fetchall()
+
+
+def _summary(start: dt.date, end: dt.date, rows: list[tuple]) -> SalesSummary:
     sellers = list(map(SellerSummary._make, rows))
     sellers.sort(key=_by_name)
     return SalesSummary(start=start, end=end, sellers=sellers)

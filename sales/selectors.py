@@ -340,3 +340,22 @@ def _summary(start: dt.date, end: dt.date, rows: list[tuple]) -> SalesSummary:
 
 def _by_name(seller: SellerSummary) -> tuple[str, int]:
     return seller_order(seller.first_name, seller.last_name, seller.user_id)
+
+
+def sales_totals_differences(limit: int = 1000) -> list[tuple]:
+    """Where the sales totals differ from the documents: rows of (``"day"`` or
+    ``"month"``, the day or month, seller id, office id (0: none), document type id),
+    sorted; empty when they agree. Reads every document: for ``check_sales_totals``."""
+    from sales import totals_sql
+
+    sql = totals_sql.differences_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    keys = sorted(
+        {
+            (kind, str(period)[:10], seller, office, dtype)
+            for kind, period, seller, office, dtype, *_ in rows
+        }
+    )
+    return keys[:limit]

@@ -189,32 +189,52 @@ def sellers_join_sql() -> tuple[str, str, str]:
     return first, last, join
 
 
-def month_split(
-    start: dt.date, end: dt.date
-) -> tuple[tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
-    """[start, end] as whole months (first days of the first and last one) and the days
-    left over at either end: a year is 11 or 12 monthly rows per key plus at most two
-    partial months of daily rows."""
-    # Computed without stepping past the calendar's last day (9999-12-31 is a valid end).
-    first_full = start if start.day == 1 else _next_month(start)
-    if (end.month == 12 and end.day == 31) or (end + dt.timedelta(days=1)).day == 1:
-        last_full_end = end
-    elif end.year == dt.MINYEAR and end.month == 1:
-        return None, [(start, end)]
-    else:
-        last_full_end = end.replace(day=1) - dt.timedelta(days=1)
-    if first_full is None or first_full > last_full_end:
-        return None, [(start, end)]
-    last_month = last_full_end.replace(day=1)
-    days = []
-    if start < first_full:
-        days.append((start, first_full - dt.timedelta(days=1)))
-    if last_full_end < end:
-        days.append((last_full_end + dt.timedelta(days=1), end))
-    return (first_full, last_month), days
+class TotalsPart(NamedTuple):
+    """One slice of a summary's range: rows of ``table`` ("month" or "day") in
+    [first, last], added (``sign`` 1) or taken away (-1)."""
+
+    table: str
+    first: dt.date
+    last: dt.date
+    sign: int
+
+
+def totals_parts(start: dt.date, end: dt.date) -> list[TotalsPart]:
+    """[start, end] as the fewest rows of the totals: whole months from the monthly table;
+    a month cut by the range either as its days in the range, or, when fewer, as the whole
+    month minus its days outside the range. A year ending today reads about 13 monthly
+    rows per seller and type, and a day or two of daily rows, instead of 365 daily rows."""
+    parts: list[TotalsPart] = []
+    if start > end:
+        return parts
+    month = start.replace(day=1)
+    while month <= end:
+        following = _next_month(month)
+        month_last = following - dt.timedelta(days=1) if following else dt.date.max
+        first, last = max(start, month), min(end, month_last)
+        inside = (last - first).days + 1
+        outside = (month_last - month).days + 1 - inside
+        if outside < inside:
+            months = [i for i, part in enumerate(parts) if part.table == "month"]
+            if months and _next_month(parts[months[-1]].last) == month:
+                # Consecutive months: one range.
+                parts[months[-1]] = parts[months[-1]]._replace(last=month)
+            else:
+                parts.append(TotalsPart("month", month, month, 1))
+            if month < first:
+                parts.append(TotalsPart("day", month, first - dt.timedelta(days=1), -1))
+            if last < month_last:
+                parts.append(TotalsPart("day", last + dt.timedelta(days=1), month_last, -1))
+        else:
+            parts.append(TotalsPart("day", first, last, 1))
+        if following is None:
+            break
+        month = following
+    return parts
 
 
 def _next_month(day: dt.date) -> dt.date | None:
+    """The first day of the following month; None after December 9999."""
     if day.year == dt.MAXYEAR and day.month == 12:
         return None
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
@@ -229,8 +249,7 @@ def summary_per_seller_totals_sql(
     signed: bool = False,
 ) -> tuple[str, list]:
     """``summary_per_seller_sql``'s columns, summed from the totals the triggers keep
-    (sales/totals_sql.py): whole months from ``SalesMonthlyTotal``, the days at either end
-    from ``SalesDailyTotal``. Amounts are numeric with 2 decimals on PostgreSQL and
+    (sales/totals_sql.py), sliced by ``totals_parts``. Amounts are numeric with 2 decimals on PostgreSQL and
     integer cents on SQLite (``sales_summary`` turns them into Decimals)."""
     column = "net_cents" if settings.SALES_SUMMARY_SUBTOTAL == "net" else "total_cents"
     qn = connection.ops.quote_name
@@ -245,20 +264,22 @@ def summary_per_seller_totals_sql(
         filter_params.append(office_id)
 
     parts, params = [], []
-    fields = "seller_id, document_type_id, total_cents, net_cents, tax_cents"
-    months, days = month_split(start, end)
-    if months is not None:
+    tables = {"month": SalesMonthlyTotal._meta.db_table, "day": SalesDailyTotal._meta.db_table}
+    for part in totals_parts(start, end):
+        # A slice taken away counts negatively: amounts and documents alike.
+        sign = "" if part.sign == 1 else "-"
         parts.append(
-            f"SELECT {fields} FROM {qn(SalesMonthlyTotal._meta.db_table)}"
-            f" WHERE month BETWEEN %s AND %s{filters}"
+            f"SELECT seller_id, document_type_id, {sign}total_cents AS total_cents,"
+            f" {sign}net_cents AS net_cents, {sign}tax_cents AS tax_cents,"
+            f" {sign}documents AS documents FROM {qn(tables[part.table])}"
+            f" WHERE {part.table} BETWEEN %s AND %s{filters}"
         )
-        params += [*months, *filter_params]
-    for first, last in days:
+        params += [part.first, part.last, *filter_params]
+    if not parts:  # start after end: nothing, as the raw aggregate
         parts.append(
-            f"SELECT {fields} FROM {qn(SalesDailyTotal._meta.db_table)}"
-            f" WHERE day BETWEEN %s AND %s{filters}"
+            "SELECT seller_id, document_type_id, total_cents, net_cents, tax_cents, documents"
+            f" FROM {qn(tables['day'])} WHERE 1 = 0"
         )
-        params += [first, last, *filter_params]
 
     def money(cents_sum: str) -> str:
         if connection.vendor == "postgresql":
@@ -283,7 +304,8 @@ def summary_per_seller_totals_sql(
         f" FROM ({' UNION ALL '.join(parts)}) x"
         f" INNER JOIN {qn(dtype.db_table)} t ON t.{qn(dtype.pk.column)} = x.document_type_id"
         f" WHERE {use} IN ({int(DocumentUse.SALE)}, {int(DocumentUse.RETURN)})"
-        " GROUP BY x.seller_id"
+        # A seller is listed when at least one counted document is left (as the raw path).
+        " GROUP BY x.seller_id HAVING SUM(x.documents) > 0"
     )
     return per_seller, params
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 from decimal import Decimal
 
 import orjson
@@ -19,10 +20,11 @@ from hypothesis import strategies as st
 
 from sales.models import Document, SalesDailyTotal, SalesMonthlyTotal
 from sales.selectors import (
-    month_split,
+    TotalsPart,
     raw_sales_summary,
     sales_summary,
     sales_totals_differences,
+    totals_parts,
 )
 from sales.serializers import sales_summary_json
 from tests.admin_helpers import admin_url, form_data
@@ -124,7 +126,6 @@ class Writer:
 
     def __init__(self, world):
         self.world = world
-        self.number = 10_000
 
     def pick(self, items, n):
         return items[n % len(items)]
@@ -134,8 +135,7 @@ class Writer:
         return Document.objects.get(pk=self.pick(ids, n)) if ids else None
 
     def next_number(self) -> int:
-        self.number += 1
-        return self.number
+        return next(NUMBERS)  # unique across hypothesis' examples, which share the database
 
     def new(self, seller, office, dtype, day, amount, void=False) -> Document:
         w = self.world
@@ -230,6 +230,7 @@ class Writer:
                 )
 
 
+NUMBERS = itertools.count(10_000)
 RANGE = st.tuples(DAY, DAY).map(sorted)
 
 
@@ -244,7 +245,6 @@ def test_random_writes_keep_the_totals_exact(world, operations, ranges, seller, 
     """Writes through the ORM (save, bulk_create, QuerySet.update and delete) and raw SQL:
     the totals equal the documents after each batch, and so does every summary."""
     writer = Writer(world)
-    writer.number = 10_000 + Document.objects.count() * 100 + 100_000
     for op in operations:
         writer.apply(op)
     assert_totals_exact()
@@ -427,29 +427,61 @@ def test_check_lists_a_row_the_documents_do_not_have(db):
         call_command("check_sales_totals")
 
 
-# --- month_split --------------------------------------------------------------------------------
+# --- totals_parts ------------------------------------------------------------------------------
+
+
+def _part(table, first, last, sign=1):
+    return TotalsPart(table, dt.date.fromisoformat(first), dt.date.fromisoformat(last), sign)
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "months", "days"),
+    ("start", "end", "parts"),
     [
-        ("2026-01-01", "2026-01-31", ("2026-01-01", "2026-01-01"), []),
-        ("2026-01-02", "2026-01-31", None, [("2026-01-02", "2026-01-31")]),
+        ("2026-01-01", "2026-01-31", [("month", "2026-01-01", "2026-01-01")]),
         (
+            "2026-01-02",
+            "2026-01-31",
+            [("month", "2026-01-01", "2026-01-01"), ("day", "2026-01-01", "2026-01-01", -1)],
+        ),
+        ("2026-01-10", "2026-01-20", [("day", "2026-01-10", "2026-01-20")]),
+        (  # a year ending today: 12 months, one taken day and one added day
             "2025-12-02",
             "2026-12-01",
-            ("2026-01-01", "2026-11-01"),
-            [("2025-12-02", "2025-12-31"), ("2026-12-01", "2026-12-01")],
+            [
+                ("month", "2025-12-01", "2026-11-01"),
+                ("day", "2025-12-01", "2025-12-01", -1),
+                ("day", "2026-12-01", "2026-12-01"),
+            ],
         ),
-        ("2026-02-01", "2026-02-28", ("2026-02-01", "2026-02-01"), []),
-        ("2024-02-01", "2024-02-28", None, [("2024-02-01", "2024-02-28")]),
-        ("0001-01-01", "9999-12-31", ("0001-01-01", "9999-12-01"), []),
-        ("0001-01-05", "0001-01-20", None, [("0001-01-05", "0001-01-20")]),
-        ("9999-12-05", "9999-12-31", None, [("9999-12-05", "9999-12-31")]),
-        ("2026-03-10", "2026-03-01", None, [("2026-03-10", "2026-03-01")]),
+        (
+            "2026-01-15",
+            "2026-02-10",
+            [
+                ("month", "2026-01-01", "2026-01-01"),
+                ("day", "2026-01-01", "2026-01-14", -1),
+                ("day", "2026-02-01", "2026-02-10"),
+            ],
+        ),
+        ("2024-02-01", "2024-02-29", [("month", "2024-02-01", "2024-02-01")]),
+        ("0001-01-01", "9999-12-31", [("month", "0001-01-01", "9999-12-01")]),
+        ("0001-01-05", "0001-01-14", [("day", "0001-01-05", "0001-01-14")]),
+        (  # 16 days in, 15 out: the month minus both ends
+            "0001-01-05",
+            "0001-01-20",
+            [
+                ("month", "0001-01-01", "0001-01-01"),
+                ("day", "0001-01-01", "0001-01-04", -1),
+                ("day", "0001-01-21", "0001-01-31", -1),
+            ],
+        ),
+        (
+            "9999-12-02",
+            "9999-12-31",
+            [("month", "9999-12-01", "9999-12-01"), ("day", "9999-12-01", "9999-12-01", -1)],
+        ),
+        ("2026-03-10", "2026-03-01", []),
     ],
 )
-def test_month_split(start, end, months, days):
+def test_totals_parts(start, end, parts):
     d = dt.date.fromisoformat
-    expected_months = (d(months[0]), d(months[1])) if months else None
-    assert month_split(d(start), d(end)) == (expected_months, [(d(a), d(b)) for a, b in days])
+    assert totals_parts(d(start), d(end)) == [_part(*p) for p in parts]

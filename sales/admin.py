@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from common.paginators import EstimatedCountPaginator
 from sales import admin_views
 from sales.models import Document, DocumentType, SalesHistoryEntry
 from users.models import AuditEntry, User
@@ -140,6 +141,9 @@ class DocumentAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
     autocomplete_fields = ("document_type", "office", "user", "reference_document")
     ordering = ("-id",)
     show_full_result_count = False
+    # Unfiltered, the page count comes from PostgreSQL's row estimate, not a COUNT(*)
+    # of every document on every page load.
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     fieldsets = (
         (

@@ -57,14 +57,26 @@ class DrillDownQuerySet(QuerySet):
         periods = _periods(bounds["first"], bounds["last"], kind)
         if len(periods) > MAX_PROBES:
             return super().dates(field_name, kind, order)
-        plain = QuerySet(self.model, self.query.chain(), using=self.db).order_by()
-        probes = [
-            plain.filter(**{f"{field_name}__range": period})
+        # One probe compiled once, repeated per period with its own two dates (compiling
+        # 31 querysets costs more than running their probes).
+        low, high = dt.date(1, 1, 2), dt.date(9999, 12, 30)  # placeholders, found below
+        probe = (
+            QuerySet(self.model, self.query.chain(), using=self.db)
+            .filter(**{f"{field_name}__range": (low, high)})
             .order_by(field_name)
             .values_list(field_name, flat=True)[:1]
-            for period in periods
-        ]
-        found = set(probes[0].union(*probes[1:], all=True)) if len(probes) > 1 else set(probes[0])
+        )
+        sql, params = probe.query.sql_with_params()
+        slots = [i for i, p in enumerate(params) if p in (low, high)][-2:]
+        statements, all_params = [], []
+        for first, last in periods:
+            mine = list(params)
+            mine[slots[0]], mine[slots[1]] = first, last
+            statements.append(f"({sql})")
+            all_params += mine
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(statements), all_params)
+            found = {row[0] for row in cursor.fetchall()}
         starts = sorted(
             {
                 {"year": d.replace(month=1, day=1), "month": d.replace(day=1), "day": d}[kind]

@@ -485,3 +485,28 @@ def _part(table, first, last, sign=1):
 def test_totals_parts(start, end, parts):
     d = dt.date.fromisoformat
     assert totals_parts(d(start), d(end)) == [_part(*p) for p in parts]
+
+
+def test_bulk_upsert_as_the_mirror_writes(world):
+    """``INSERT ... ON CONFLICT DO UPDATE`` (the Bsale mirror's bulk statements): new rows
+    and updated rows both reach the totals, in one statement."""
+    sale, seller = world["types"][0], world["sellers"][0]
+    DocumentFactory(document_type=sale, number=1, user=seller, office=None, emission_date=FIRST_DAY)
+    sql = (
+        "INSERT INTO sales_document (document_type_id, number, emission_date, generation_date,"
+        " office_id, user_id, net_amount, tax_amount, exempt_amount, total_amount, state)"
+        " VALUES (%s, %s, %s, %s, NULL, %s, 1, 0, 0, %s, 0), (%s, %s, %s, %s, NULL, %s, 1, 0, 0, %s, 0)"
+        " ON CONFLICT (document_type_id, number) DO UPDATE SET"
+        " total_amount = EXCLUDED.total_amount, emission_date = EXCLUDED.emission_date"
+    )
+    when = dt.datetime(2015, 11, 20, tzinfo=dt.UTC)
+    day = FIRST_DAY + dt.timedelta(days=40)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [sale.pk, 1, day, when, seller.pk, "7.77", sale.pk, 2, day, when, seller.pk, "1.00"],
+        )
+    assert_totals_exact()
+    assert SalesDailyTotal.objects.get().total_cents == 877
+    assert SalesDailyTotal.objects.get().documents == 2
+    assert_summaries_equal(FIRST_DAY, day)

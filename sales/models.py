@@ -173,10 +173,10 @@ class SalesTotal(models.Model):
     seller_id = models.BigIntegerField(_("seller"))
     office_id = models.BigIntegerField(_("office"))
     document_type_id = models.BigIntegerField(_("document type"))
-    total_cents = models.BigIntegerField(default=0)
-    net_cents = models.BigIntegerField(default=0)
-    tax_cents = models.BigIntegerField(default=0)
-    exempt_cents = models.BigIntegerField(default=0)
+    total_cents = models.BigIntegerField(_("total (cents)"), default=0)
+    net_cents = models.BigIntegerField(_("net (cents)"), default=0)
+    tax_cents = models.BigIntegerField(_("tax (cents)"), default=0)
+    exempt_cents = models.BigIntegerField(_("exempt (cents)"), default=0)
     documents = models.BigIntegerField(_("documents"), default=0)
 
     class Meta:

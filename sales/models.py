@@ -194,3 +194,59 @@ class PendingHistoryImport(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SalesTotal(models.Model):
+    """Sums of the counted documents (state 0, with a seller) per seller, office and type.
+
+    Kept by database triggers on ``sales_document`` (sales/totals_sql.py), in the same
+    transaction as every write, whatever door it came through. Amounts are integer cents:
+    exact on SQLite too, whose numerics are floats. ``office_id`` 0 is "no office" (a
+    unique key with NULL would never conflict). Rows whose count reaches 0 are deleted.
+    """
+
+    seller_id = models.BigIntegerField(_("seller"))
+    office_id = models.BigIntegerField(_("office"))
+    document_type_id = models.BigIntegerField(_("document type"))
+    total_cents = models.BigIntegerField(_("total (cents)"), default=0)
+    net_cents = models.BigIntegerField(_("net (cents)"), default=0)
+    tax_cents = models.BigIntegerField(_("tax (cents)"), default=0)
+    exempt_cents = models.BigIntegerField(_("exempt (cents)"), default=0)
+    documents = models.BigIntegerField(_("documents"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class SalesDailyTotal(SalesTotal):
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("daily sales total")
+        verbose_name_plural = _("daily sales totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "seller_id", "office_id", "document_type_id"],
+                name="sales_daily_total_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} seller {self.seller_id} type {self.document_type_id}"
+
+
+class SalesMonthlyTotal(SalesTotal):
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+
+    class Meta:
+        verbose_name = _("monthly sales total")
+        verbose_name_plural = _("monthly sales totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "seller_id", "office_id", "document_type_id"],
+                name="sales_monthly_total_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} seller {self.seller_id} type {self.document_type_id}"

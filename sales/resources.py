@@ -20,10 +20,12 @@ from sales.models import DocumentUse
 from sales.selectors import (
     ZERO,
     SalesSummary,
+    raw_sales_summary,
     sales_summary,
     seller_order,
     sellers_join_sql,
     summary_per_seller_sql,
+    summary_per_seller_totals_sql,
 )
 
 
@@ -140,19 +142,28 @@ def _summary_json_sql(per_seller: str) -> str:
 
 
 def sales_summary_json(
-    *, start: dt.date, end: dt.date, base_url: str, user_id: int | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    base_url: str,
+    user_id: int | None = None,
+    raw: bool = False,
 ) -> tuple[dict, int]:
     """Bsale's ``sales_summary.json`` body and its number of sellers, ready to render.
 
     On PostgreSQL the database writes the sellers' JSON (``_summary_json_sql``) and this
     only sorts it; elsewhere it is ``sales_summary_payload``. Same bytes either way, in
     the same order (tests/sales/test_api_sales_summary.py checks both against each other).
+    Summed from the sales totals; ``raw``: from the documents (the tests' oracle, and the
+    bench's "SQL alone" reference).
     """
     if connection.vendor != "postgresql":
-        summary = sales_summary(start=start, end=end, user_id=user_id)
+        summarize = raw_sales_summary if raw else sales_summary
+        summary = summarize(start=start, end=end, user_id=user_id)
         return sales_summary_payload(summary, base_url), len(summary.sellers)
     first, last = date_to_unix(start), date_to_unix(end)
-    per_seller, params = summary_per_seller_sql(start, end, user_id, signed=True)
+    per_seller_sql = summary_per_seller_sql if raw else summary_per_seller_totals_sql
+    per_seller, params = per_seller_sql(start, end, user_id, signed=True)
     sql = _summary_json_sql(per_seller)
     prefix = orjson.dumps(f"{base_url}/v1/users/").decode()[1:-1]
     dates = f"?startdate={first}&enddate={last}"

@@ -645,3 +645,52 @@ def history_key_digest(user_pk_or_uuid: Any, entry: HistoryEntryData) -> int:
     """
     micros = (entry.date - _EPOCH) // timedelta(microseconds=1)
     return hash((user_pk_or_uuid, entry.nit, micros, entry.emc))
+
+
+def rebuild_sales_totals(*, progress=None) -> int:
+    """Recompute the sales totals from the documents, in one transaction: readers see the
+    old totals until it commits, never a half rebuild; writers of documents wait (their
+    triggers would otherwise race the rebuild). Batches of one month of emission dates;
+    ``progress(total)`` returns a bar (``update(n)``, ``close()``) as seed_demo's do.
+    Returns the number of daily rows."""
+    from sales import totals_sql
+    from sales.models import Document, SalesDailyTotal
+
+    using = router.db_for_write(Document)
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {totals_sql.DOCUMENTS} IN SHARE MODE")
+        batches = sales_totals_batches(using)
+        bar = progress(len(batches)) if progress is not None else None
+        for statement, params in totals_sql.rebuild_statements(connection.vendor, batches):
+            cursor.execute(statement, params)
+            if bar is not None and params:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return SalesDailyTotal.objects.using(using).count()
+
+
+def sales_totals_batches(using: str = "default") -> list[tuple[date, date]]:
+    """The months that hold documents, as (first day, last day) ranges."""
+    from django.db.models import Max, Min
+
+    from sales.models import Document
+
+    bounds = Document.objects.using(using).aggregate(Min("emission_date"), Max("emission_date"))
+    first, last = bounds["emission_date__min"], bounds["emission_date__max"]
+    if first is None:
+        return []
+    batches, month = [], first.replace(day=1)
+    while month <= last:
+        following = (
+            (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+            if (month.year < 9999 or month.month < 12)
+            else None
+        )
+        batches.append((month, following - timedelta(days=1) if following else date.max))
+        if following is None:
+            break
+        month = following
+    return batches

@@ -1,0 +1,47 @@
+"""The admin's document list counts an unfiltered large table from PostgreSQL's estimate."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from common import paginators
+from sales.models import Document
+from tests.admin_helpers import admin_url
+from tests.factories import DocumentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _changelist_sql(client, **params) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(admin_url(Document, "changelist"), params)
+    assert response.status_code == 200
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def _counts(sqls: list[str]) -> list[str]:
+    return [sql for sql in sqls if "COUNT(" in sql.upper() and '"sales_document"' in sql]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="estimates are PostgreSQL's")
+def test_unfiltered_list_uses_the_estimate_and_a_filtered_one_counts(staff_client, monkeypatch):
+    for _ in range(3):
+        DocumentFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sales_document")
+    monkeypatch.setattr(paginators, "ESTIMATE_FROM_ROWS", 1)
+    sqls = _changelist_sql(staff_client)
+    # No COUNT(*) of the whole table: the page count comes from pg_class.
+    assert _counts(sqls) == []
+    assert any("reltuples" in sql for sql in sqls)
+    # Filtered: exact.
+    sqls = _changelist_sql(staff_client, state__exact=0)
+    assert len(_counts(sqls)) == 1
+
+
+def test_a_small_table_is_counted_exactly(staff_client):
+    for _ in range(3):
+        DocumentFactory()
+    html = staff_client.get(admin_url(Document, "changelist")).content.decode()
+    assert "3 documentos" in html  # the admin speaks Spanish by default
+    assert len(_counts(_changelist_sql(staff_client))) == 1

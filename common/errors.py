@@ -102,11 +102,7 @@ def invalid_message(errors: Mapping[str, list[str]], *, count_all: bool = False)
 # Refused for who the client is: DRF checks these before its throttles, so they never met
 # the rate limit; they are counted against the client's address (guessing tokens, probing
 # permissions).
-REFUSALS = (
-    exceptions.NotAuthenticated,
-    exceptions.AuthenticationFailed,
-    exceptions.PermissionDenied,
-)
+REFUSALS = (401, 403)
 
 
 def _throttled_refusal(exc, request):
@@ -122,9 +118,6 @@ def _throttled_refusal(exc, request):
 
 def exception_handler(exc, context):
     """DRF exception handler: every error the API raises leaves in the one shape."""
-    if isinstance(exc, InvalidInput):
-        set_rollback()
-        return Response(error_body(exc.message, exc.errors), status=exc.status_code)
     if is_database_unavailable(exc):
         # Also when authentication itself needed the database (loading the token's user).
         log_database_unavailable(exc, context.get("request"))
@@ -138,10 +131,13 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if getattr(exc, "status_code", None) in REFUSALS:
+        exc = _throttled_refusal(exc, context.get("request"))
+    if isinstance(exc, InvalidInput):
+        set_rollback()
+        return Response(error_body(exc.message, exc.errors), status=exc.status_code)
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django log it and answer 500 (handler500 keeps it JSON)
-    if isinstance(exc, REFUSALS):
-        exc = _throttled_refusal(exc, context.get("request"))
 
     headers = {}
     if getattr(exc, "auth_header", None):

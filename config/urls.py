@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("users.leancore")),
+    path("", include("mirror.urls")),  # POST /webhooks/bsale/ (docs/mirror.md)
 ]
 
 handler400 = "common.views.bad_request"

@@ -70,10 +70,8 @@ class FaultProxy:
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                try:
+                with contextlib.suppress(OSError):  # the client gave up (its timeout)
                     self.wfile.write(content)
-                except OSError:  # the client gave up (its timeout)
-                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -54,7 +54,7 @@ def test_429_waits_for_retry_after(source):
         return None
 
     with fault_proxy(source.url, plan) as proxy:
-        run, syncer = run_sync(client=client_for(proxy.url, source))
+        run, _ = run_sync(client=client_for(proxy.url, source))
     assert run.status == SyncRun.Status.SUCCEEDED
     times = [t for t, path in proxy.log if offices(path)]
     assert times[1] - times[0] >= 1
@@ -92,9 +92,9 @@ def test_resets_timeouts_and_truncated_json_are_retried(source, action):
 
 
 def test_a_clear_error_after_the_last_try_and_the_run_is_recorded(source):
-    with fault_proxy(source.url, lambda _n, path: ("status", 500)) as proxy:
-        with pytest.raises(BsaleError) as caught:
-            run_sync(client=client_for(proxy.url, source, tries=3))
+    failing = fault_proxy(source.url, lambda _n, path: ("status", 500))
+    with failing as proxy, pytest.raises(BsaleError) as caught:
+        run_sync(client=client_for(proxy.url, source, tries=3))
     message = str(caught.value)
     assert "failed after 3 tries" in message and "500" in message and "/v1/offices.json" in message
     assert len(proxy.log) == 3

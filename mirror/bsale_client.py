@@ -63,12 +63,14 @@ class RateLimiter:
         with self._lock:
             while True:
                 now = self._clock()
-                while self._sent and self._sent[0] <= now - self.period:
+                # "now - sent >= period" and not "sent <= now - period": the same in exact
+                # arithmetic, but float rounding could make the second wait forever.
+                while self._sent and now - self._sent[0] >= self.period:
                     self._sent.popleft()
                 if len(self._sent) < self.limit:
                     self._sent.append(now)
                     return
-                self._sleep(self._sent[0] + self.period - now)
+                self._sleep(max(0.001, self.period - (now - self._sent[0])))
 
 
 def parse_rate_limit(text: str) -> tuple[int, float] | None:

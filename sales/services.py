@@ -548,21 +548,27 @@ def document_types_upsert(*, items: Iterable[dict], dry_run: bool = False) -> Up
     return upsert_rows(DocumentType, rows, fields=DOCUMENT_TYPE_FIELDS, dry_run=dry_run)
 
 
-def documents_missing_references(rows: Mapping[int, Mapping]) -> dict[str, set[int]]:
-    """The referenced ids that exist nowhere here: ``{"offices": {3}, "users": set(), ...}``."""
+def missing_ids(resource: str, ids: Iterable[int]) -> set[int]:
+    """Which of ``ids`` have no row here (``resource``: offices, document_types, users)."""
     from offices.models import Office
 
-    models = {"document_types": DocumentType, "offices": Office, "users": User}
-    missing: dict[str, set[int]] = {}
-    for column, resource in DOCUMENT_REFERENCES.items():
-        wanted = {row[column] for row in rows.values() if row[column] is not None}
-        found: set[int] = set()
-        ids = sorted(wanted)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            found.update(models[resource].objects.filter(pk__in=chunk).values_list("pk", flat=True))
-        missing[resource] = wanted - found
-    return missing
+    model = {"document_types": DocumentType, "offices": Office, "users": User}[resource]
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 900):  # SQLite's bound-parameter limit
+        chunk = wanted[start : start + 900]
+        found.update(model.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+    return set(wanted) - found
+
+
+def documents_missing_references(rows: Mapping[int, Mapping]) -> dict[str, set[int]]:
+    """The referenced ids that exist nowhere here: ``{"offices": {3}, "users": set(), ...}``."""
+    return {
+        resource: missing_ids(
+            resource, (row[column] for row in rows.values() if row[column] is not None)
+        )
+        for column, resource in DOCUMENT_REFERENCES.items()
+    }
 
 
 @transaction.atomic

@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 
 run: setup ## set everything up (venv, migrate, demo data, demo admin) and serve on :8000
 	@echo "Serving on http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/, API docs: /api/docs/)"
+	@# A queue worker beside the web server (webhooks, "sync now"; docs/mirror.md), stopped with it.
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
 
 setup: venv

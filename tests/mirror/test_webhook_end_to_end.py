@@ -24,7 +24,9 @@ def test_notification_queue_worker_api(source, tmp_path):
     database_url = f"sqlite:///{tmp_path / 'mirror.sqlite3'}"
     manage(database_url, "migrate", "--noinput", "-v", "0")
     out = manage(database_url, "create_api_client", "reader", "--days", "1")
-    token = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("access_token: "))
+    token = next(
+        line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("access_token: ")
+    )
     env = {
         "DATABASE_URL": database_url,
         "BSALE_API_URL": source.url,

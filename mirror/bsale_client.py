@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -149,6 +150,7 @@ class BsaleClient:
         self.sleep = sleep
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.requests = 0  # requests sent, retries included
+        self._count_lock = threading.Lock()
         self.session = requests.Session()
         self.session.headers.update(
             {"access_token": token, "Accept": "application/json", "User-Agent": USER_AGENT}
@@ -177,7 +179,8 @@ class BsaleClient:
         for attempt in range(1, self.tries + 1):
             if self.limiter is not None:
                 self.limiter.acquire()
-            self.requests += 1
+            with self._count_lock:  # pages() reads ahead in a thread
+                self.requests += 1
             wait = None
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
@@ -219,16 +222,21 @@ class BsaleClient:
         raise BsaleError(f"Bsale GET {url} failed after {self.tries} tries: {problem}.")
 
     def pages(self, path: str, params: dict | None = None, *, offset: int = 0) -> Iterator[dict]:
-        """Each page of a list, from ``offset``, following ``next``."""
+        """Each page of a list, from ``offset``, following ``next``.
+
+        The next page is fetched in a background thread while the caller writes this
+        one (the source's time and ours overlap); at most one request is in flight
+        ahead, and the rate limit counts it like any other.
+        """
         query = {"limit": PAGE_LIMIT, **(params or {})}
         if offset:
             query["offset"] = offset
-        page = self.get(path, query)
-        while True:
-            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-                raise BsaleError(f"Bsale's answer for {path} is not a list envelope.")
-            yield page
-            following = page.get("next")
-            if not following or not page["items"]:
-                return
-            page = self.get(following)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bsale-next") as pool:
+            ahead = pool.submit(self.get, path, query)
+            while ahead is not None:
+                page = ahead.result()
+                if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+                    raise BsaleError(f"Bsale's answer for {path} is not a list envelope.")
+                following = page.get("next")
+                ahead = pool.submit(self.get, following) if following and page["items"] else None
+                yield page

@@ -38,6 +38,10 @@ class BsaleNotFound(BsaleError):
     pass
 
 
+class BsaleConfigError(BsaleError):
+    """No token, or a URL that is not one: asking again will not help."""
+
+
 class RateLimiter:
     """At most ``limit`` requests in any ``period`` seconds (a sliding window of timestamps).
 
@@ -108,7 +112,7 @@ def normalize_base_url(url: str) -> str:
         url = url[:-3].rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise BsaleError(f"The Bsale URL must be an http(s) URL, not {url!r}.")
+        raise BsaleConfigError(f"The Bsale URL must be an http(s) URL, not {url!r}.")
     return url
 
 
@@ -143,7 +147,7 @@ class BsaleClient:
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         if not token:
-            raise BsaleError("No Bsale access token: pass --token or set BSALE_ACCESS_TOKEN.")
+            raise BsaleConfigError("No Bsale access token: pass --token or set BSALE_ACCESS_TOKEN.")
         self.timeout = settings.BSALE_TIMEOUT if timeout is None else timeout
         self.tries = max(1, settings.BSALE_RETRIES if tries is None else tries)
         self.limiter = shared_limiter() if limiter is True else (limiter or None)

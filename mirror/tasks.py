@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from mirror.bsale_client import BsaleError, BsaleNotFound
+from mirror.bsale_client import BsaleConfigError, BsaleError, BsaleNotFound
 from mirror.models import SyncRun
 from mirror.sync import SyncBusy, make_client, mirror_one, run_sync
 
@@ -36,7 +36,10 @@ def retry_delay(attempt: int) -> float:
 
 def _retry_or_raise(job, kwargs: dict, exc: Exception) -> None:
     attempt = kwargs.get("attempt", 1)
-    if isinstance(exc, BsaleNotFound) or attempt >= settings.MIRROR_TASK_ATTEMPTS:
+    if (
+        isinstance(exc, BsaleNotFound | BsaleConfigError)
+        or attempt >= settings.MIRROR_TASK_ATTEMPTS
+    ):
         logger.error("%s %s failed for good (attempt %d): %s", job.name, kwargs, attempt, exc)
         return
     delay = retry_delay(attempt)

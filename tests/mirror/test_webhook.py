@@ -172,3 +172,31 @@ def test_retries_stop_after_the_last_attempt(enabled):
     run_worker()
     assert DBTaskResult.objects.filter(status="FAILED").count() == 1
     assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_sync_runs_on_the_worker_and_records_who_asked(enabled, source):
+    from mirror.models import SyncRun
+    from mirror.tasks import sync_bsale
+    from tests.factories import UserFactory
+
+    enabled.BSALE_API_URL, enabled.BSALE_ACCESS_TOKEN = source.url, source.token
+    staff = UserFactory(is_staff=True)
+    sync_bsale.enqueue(trigger="admin", started_by_id=staff.pk)
+    run_worker()
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    run = SyncRun.objects.get()
+    assert (run.trigger, run.started_by_id, run.status) == ("admin", staff.pk, "succeeded")
+    assert run.counts["documents"]["created"] == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_without_a_token_fails_at_once_without_retries(enabled):
+    from mirror.tasks import sync_bsale
+
+    enabled.BSALE_ACCESS_TOKEN = ""
+    sync_bsale.enqueue(trigger="admin")
+    run_worker()
+    failed = DBTaskResult.objects.get()
+    assert failed.status == "FAILED" and "BsaleConfigError" in failed.exception_class_path

@@ -11,7 +11,8 @@ run: setup ## set everything up (venv, migrate, demo data, demo admin) and serve
 	@# A queue worker beside the web server (webhooks, "sync now"; docs/mirror.md), stopped with it.
 	$(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi; \
+	kill $$worker 2>/dev/null
 
 setup: venv
 	$(PY) manage.py migrate --noinput

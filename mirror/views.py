@@ -36,7 +36,8 @@ def _error(status: int, message: str, errors: dict | None = None) -> JsonRespons
 def bsale_webhook(request):
     secret = settings.BSALE_WEBHOOK_SECRET
     if not secret:
-        return _error(503, "Bsale webhooks are not enabled on this server (BSALE_WEBHOOK_SECRET).")
+        # 404: a disabled endpoint does not exist, as far as callers are concerned.
+        return _error(404, "Bsale webhooks are not enabled on this server (BSALE_WEBHOOK_SECRET).")
     if request.method != "POST":
         response = _error(405, "Use POST.")
         response["Allow"] = "POST"

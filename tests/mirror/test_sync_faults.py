@@ -107,13 +107,14 @@ def test_a_clear_error_after_the_last_try_and_the_run_is_recorded(source):
 
 def test_a_voided_document_is_caught_by_the_recheck_window(source, settings):
     # Without the re-check window (BSALE_RECHECK_DAYS ignored), the second, incremental
-    # run starts at today and never re-reads the document voided 3 days back.
+    # run starts at today and never re-reads the document voided days before it.
     settings.BSALE_RECHECK_DAYS = 7
     run_sync(client=client_for(source.url, source))
-    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3)
+    today = dt.datetime.now(dt.UTC).date()
     pk = source.sql(
-        "SELECT id FROM sales_document WHERE state = 0 AND emission_date = ? ORDER BY id LIMIT 1",
-        (day.isoformat(),),
+        "SELECT id FROM sales_document WHERE state = 0 AND emission_date BETWEEN ? AND ?"
+        " ORDER BY emission_date DESC, id LIMIT 1",
+        ((today - dt.timedelta(days=6)).isoformat(), (today - dt.timedelta(days=2)).isoformat()),
     )[0][0]
     assert Document.objects.get(pk=pk).state == 0
     source.sql("UPDATE sales_document SET state = 1 WHERE id = ?", (pk,))

@@ -44,7 +44,7 @@ def enabled(settings):
 def test_disabled_without_a_secret(settings):
     settings.BSALE_WEBHOOK_SECRET = ""
     response = post(body())
-    assert response.status_code == 503
+    assert response.status_code == 404
     assert "error" in response.json()
     assert not DBTaskResult.objects.exists()
 

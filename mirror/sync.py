@@ -43,6 +43,8 @@ from users.services import users_upsert
 logger = logging.getLogger(__name__)
 
 WALK_TRIES = 3
+EPOCH = dt.date(1970, 1, 1)
+FAR_FUTURE = dt.date(2100, 1, 1)  # the last window's end: documents dated ahead are read too
 DOCUMENTS = "documents"
 # resource -> (model, service)
 SMALL_RESOURCES = {
@@ -231,13 +233,13 @@ class Syncer:
         if since is not None:
             start = since
         elif full:
-            start = dt.date.fromisoformat(settings.BSALE_SYNC_START)
+            start = self._first_day()
         elif state.window_start is not None:  # resume at the page a crash interrupted
             start, offset = state.window_start, state.next_offset
         elif state.synced_until is not None:  # re-read the last days: voids are caught
             start = state.synced_until - dt.timedelta(days=max(0, settings.BSALE_RECHECK_DAYS))
         else:
-            start = dt.date.fromisoformat(settings.BSALE_SYNC_START)
+            start = self._first_day()
         while start <= today:
             year_end = start + dt.timedelta(days=365)
             if year_end < today and offset == 0 and self._empty(start, year_end):
@@ -249,11 +251,19 @@ class Syncer:
             end = start + dt.timedelta(days=window_days - 1)
             last = end >= today
             if last:  # documents dated ahead (a due invoice typed early) are in the last window
-                end = today + dt.timedelta(days=366)
+                end = FAR_FUTURE
             self._sync_window(url, start, end, offset)
             offset = 0
             self._advance(url, min(end, today))
             start = end + dt.timedelta(days=1)
+
+    def _first_day(self) -> dt.date:
+        """``BSALE_SYNC_START``, or 1970 when the account has documents before it (one
+        request to know; the empty years then cost one request each)."""
+        start = dt.date.fromisoformat(settings.BSALE_SYNC_START)
+        if start > EPOCH and not self._empty(EPOCH, start - dt.timedelta(days=1)):
+            return EPOCH
+        return start
 
     def _empty(self, start: dt.date, end: dt.date) -> bool:
         params = {"emissiondaterange": f"[{date_to_unix(start)},{date_to_unix(end)}]", "limit": 1}

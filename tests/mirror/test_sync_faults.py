@@ -201,3 +201,32 @@ def test_resumes_at_the_page_a_crash_interrupted(source, settings):
     document_reads = [p for p in proxy.paths() if p.startswith("/v1/documents.json?")]
     assert "offset=100" in document_reads[0], document_reads[:2]
     assert run.counts["documents"]["created"] == 200
+
+
+def test_a_first_run_reads_documents_dated_long_ago_and_far_ahead(source):
+    # Without the probe before BSALE_SYNC_START and the open-ended last window, a 2005
+    # invoice and one dated three years ahead would never be read.
+    first = walk(source_getter(source), "/v1/documents.json?limit=1")[0]
+    today = dt.datetime.now(dt.UTC).date()
+    dates = {999_000_101: dt.date(2005, 6, 1), 999_000_102: today + dt.timedelta(days=3 * 365)}
+    for pk, day in dates.items():
+        source.sql(
+            "INSERT INTO sales_document (id, document_type_id, number, emission_date,"
+            " generation_date, office_id, user_id, net_amount, tax_amount, exempt_amount,"
+            " total_amount, state) VALUES (?, ?, ?, ?, ?, ?, ?, 100, 19, 0, 119, 0)",
+            (
+                pk,
+                int(first["document_type"]["id"]),
+                pk,
+                day.isoformat(),
+                f"{day.isoformat()} 10:00:00",
+                int(first["office"]["id"]),
+                int(first["user"]["id"]),
+            ),
+        )
+    try:
+        run_sync(client=client_for(source.url, source))
+        assert set(Document.objects.filter(pk__in=dates).values_list("pk", flat=True)) == set(dates)
+        assert Document.objects.count() == 302
+    finally:
+        source.sql("DELETE FROM sales_document WHERE id IN (999000101, 999000102)")

@@ -18,17 +18,13 @@ help: ## list the targets (start with `make run`, then `make test`)
 		| awk -F':.*## ' '{ order = ($$1 == "run") ? 0 : ($$1 == "test") ? 1 : 2; \
 			printf "%d  make %-8s %s\n", order, $$1, $$2 }' | sort -s -k1,1n | cut -c4-
 
-# The queue worker (`manage.py db_worker`, issue 17) starts beside gunicorn when
-# django_tasks_db is in INSTALLED_APPS, and stops when gunicorn stops.
 run: setup check-bind ## set everything up (venv, migrate, demo data, demo admin) and serve (GUNICORN_BIND, default 127.0.0.1:8000)
 	@$(PY) -m common.serving banner
-	@if $(PY) -c 'import django_tasks_db' 2>/dev/null \
-		&& $(PY) manage.py shell -c 'from django.conf import settings; import sys; sys.exit("django_tasks_db" not in settings.INSTALLED_APPS)' 2>/dev/null; then \
-		$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi; \
-	else \
-		exec $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi; \
-	fi
+	@# A queue worker beside the web server (webhooks, "sync now"; docs/mirror.md), stopped with it.
+	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi; \
+	kill $$worker 2>/dev/null
 
 check-bind: venv
 	@$(PY) -m common.serving check

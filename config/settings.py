@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "offices.apps.OfficesConfig",
     "sales.apps.SalesConfig",
     "leancore.apps.LeancoreConfig",
+    "mirror.apps.MirrorConfig",  # the Bsale mirror (docs/mirror.md): top layer
+    "django_tasks",
+    "django_tasks_db",  # the background queue's tables, admin and `db_worker`
     "axes",  # admin and token logins: lockout after repeated failures
 ]
 
@@ -261,6 +264,23 @@ SALES_HISTORY_MAX_ENTRIES_PER_USER = env.int("SALES_HISTORY_MAX_ENTRIES_PER_USER
 SALES_SUMMARY_SUBTOTAL = env.str("SALES_SUMMARY_SUBTOTAL", default="total")
 if SALES_SUMMARY_SUBTOTAL not in {"total", "net"}:
     raise ImproperlyConfigured("SALES_SUMMARY_SUBTOTAL must be 'total' or 'net'.")
+
+# --- The Bsale mirror (docs/mirror.md) -----------------------------------------------
+BSALE_API_URL = env.str("BSALE_API_URL", default="https://api.bsale.com.pe")
+BSALE_ACCESS_TOKEN = env.str("BSALE_ACCESS_TOKEN", default="")
+BSALE_COMPANY_ID = env.str("BSALE_COMPANY_ID", default="")  # webhooks' cpnId; empty: any
+BSALE_WEBHOOK_SECRET = env.str("BSALE_WEBHOOK_SECRET", default="")  # empty: webhook disabled
+BSALE_RATE_LIMIT = env.str("BSALE_RATE_LIMIT", default="3000/300")  # requests/seconds; "off"
+BSALE_RECHECK_DAYS = env.int("BSALE_RECHECK_DAYS", default=7)
+BSALE_TIMEOUT = env.float("BSALE_TIMEOUT", default=30.0)  # seconds per request
+BSALE_RETRIES = env.int("BSALE_RETRIES", default=6)  # tries per request
+BSALE_SYNC_START = env.str("BSALE_SYNC_START", default="2010-01-01")  # first run's first day
+BSALE_WINDOW_DAYS = env.int("BSALE_WINDOW_DAYS", default=31)  # documents per emission window
+BSALE_SYNC_STALE_SECONDS = env.int("BSALE_SYNC_STALE_SECONDS", default=900)  # dead run's lock
+MIRROR_TASK_ATTEMPTS = env.int("MIRROR_TASK_ATTEMPTS", default=5)
+
+# The background queue: django-tasks on the database (docs/mirror.md#the-queue).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- Security (production) ------------------------------------------------------
 if PRODUCTION:

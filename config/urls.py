@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("leancore.urls")),
     path("", include("users.urls")),
+    path("", include("mirror.urls")),  # POST /webhooks/bsale/ (docs/mirror.md)
 ]
 
 handler400 = "common.views.bad_request"

@@ -22,9 +22,11 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from common import bsale_values as bv
 from common.errors import InvalidInput, invalid_message
 from common.money import checked_money
-from sales.models import SalesHistoryEntry
+from common.upsert import UpsertResult, upsert_rows
+from sales.models import Document, DocumentType, DocumentUse, SalesHistoryEntry
 from users.models import AuditEntry, User
 from users.services import audit_record
 
@@ -694,3 +696,143 @@ def sales_totals_batches(using: str = "default") -> list[tuple[date, date]]:
             break
         month = following
     return batches
+
+
+# --- The Bsale mirror: document types and documents ----------------------------------
+# One upsert for the sync, the webhook fetch and import_documents (docs/mirror.md).
+# Documents are never deleted in Bsale (they are voided: state 1), so neither here.
+
+
+def _text_of(model, name: str, *, required: bool = False):
+    max_length = model._meta.get_field(name).max_length
+
+    def parse(value):
+        return bv.text(value, max_length, required=required)
+
+    return parse
+
+
+def _use(value) -> int:
+    number = bv.integer(value)
+    if number not in DocumentUse.values:
+        raise ValueError("must be 0, 1, 2 or 3")
+    return number
+
+
+def _optional_date(value):
+    return None if value in (None, "") else bv.unix_date(value)
+
+
+def _required_id(value):
+    number = bv.relation_id(value)
+    if number is None:
+        raise ValueError("must not be null")
+    return number
+
+
+DOCUMENT_TYPE_PARSERS = {
+    "name": ("name", _text_of(DocumentType, "name", required=True)),
+    "code": ("codeSii", _text_of(DocumentType, "code")),
+    "use": ("use", _use),
+    "is_electronic": ("isElectronicDocument", lambda v: bv.flag(v or 0)),
+    "state": ("state", bv.state),
+}
+DOCUMENT_TYPE_FIELDS = list(DOCUMENT_TYPE_PARSERS)
+
+DOCUMENT_PARSERS = {
+    "document_type_id": ("document_type", _required_id),
+    "number": ("number", bv.integer),
+    "emission_date": ("emissionDate", bv.unix_date),
+    "expiration_date": ("expirationDate", _optional_date),
+    "generation_date": ("generationDate", bv.unix_datetime),
+    "office_id": ("office", bv.relation_id),
+    "user_id": ("user", bv.relation_id),
+    "net_amount": ("netAmount", bv.money),
+    "tax_amount": ("taxAmount", bv.money),
+    "exempt_amount": ("exemptAmount", lambda v: bv.money(0 if v is None else v)),
+    "total_amount": ("totalAmount", bv.money),
+    "state": ("state", bv.state),
+}
+DOCUMENT_FIELDS = list(DOCUMENT_PARSERS)
+# Which model each of a document's references points at (for "fetch what is missing").
+DOCUMENT_REFERENCES = {
+    "document_type_id": "document_types",
+    "office_id": "offices",
+    "user_id": "users",
+}
+
+
+def _values(item: dict, parsers: dict) -> tuple[int, dict]:
+    try:
+        pk = bv.positive_id(item.get("id"))
+    except ValueError as exc:
+        raise ValueError(f"id {exc}") from None
+    return pk, bv.field_values(item, parsers)
+
+
+def document_type_values(item: dict) -> tuple[int, dict]:
+    return _values(item, DOCUMENT_TYPE_PARSERS)
+
+
+def document_values(item: dict) -> tuple[int, dict]:
+    """A Bsale document object -> (id, field values); ``ValueError`` names the bad key."""
+    return _values(item, DOCUMENT_PARSERS)
+
+
+@transaction.atomic
+def document_types_upsert(*, items: Iterable[dict], dry_run: bool = False) -> UpsertResult:
+    rows = dict(document_type_values(item) for item in items)
+    return upsert_rows(DocumentType, rows, fields=DOCUMENT_TYPE_FIELDS, dry_run=dry_run)
+
+
+def missing_ids(resource: str, ids: Iterable[int]) -> set[int]:
+    """Which of ``ids`` have no row here (``resource``: offices, document_types, users)."""
+    from offices.models import Office
+
+    model = {"document_types": DocumentType, "offices": Office, "users": User}[resource]
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 900):  # SQLite's bound-parameter limit
+        chunk = wanted[start : start + 900]
+        found.update(model.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+    return set(wanted) - found
+
+
+def documents_missing_references(rows: Mapping[int, Mapping]) -> dict[str, set[int]]:
+    """The referenced ids that exist nowhere here: ``{"offices": {3}, "users": set(), ...}``."""
+    return {
+        resource: missing_ids(
+            resource, (row[column] for row in rows.values() if row[column] is not None)
+        )
+        for column, resource in DOCUMENT_REFERENCES.items()
+    }
+
+
+@transaction.atomic
+def documents_rows_upsert(
+    *, rows: Mapping[int, Mapping], dry_run: bool = False, check_references: bool = True
+) -> UpsertResult:
+    """Upsert parsed documents ({id: values}); every referenced row must exist.
+
+    Per-seller totals follow by themselves (issue 18's database triggers on the table).
+    Raises ``InvalidInput`` naming the missing references (nothing written).
+    """
+    missing = {}
+    if check_references:  # a dry run's references may be rows it did not write
+        missing = {name: ids for name, ids in documents_missing_references(rows).items() if ids}
+    if missing:
+        raise InvalidInput(
+            "Some documents reference records that do not exist here.",
+            {
+                name: [f"unknown id {pk}" for pk in sorted(ids)[:20]]
+                for name, ids in missing.items()
+            },
+        )
+    return upsert_rows(Document, rows, fields=DOCUMENT_FIELDS, dry_run=dry_run)
+
+
+def documents_upsert(*, items: Iterable[dict], dry_run: bool = False) -> UpsertResult:
+    """Create or update documents from Bsale objects, by Bsale id (see documents_rows_upsert)."""
+    return documents_rows_upsert(
+        rows=dict(document_values(item) for item in items), dry_run=dry_run
+    )

@@ -22,6 +22,7 @@ PUBLIC = {
     r"healthz": "load balancers' health check",
     r"api/schema/": "the OpenAPI document",
     r"api/docs/": "Swagger UI",
+    r"webhooks/bsale/": "Bsale's webhooks: the operator's shared secret is the credential (tests/mirror)",
     r"i18n/setlang/": "Django's set_language: the admin's language switch (a cookie; POST with CSRF)",
     r"": "the landing page: links to the admin, the API docs, the schema and the health check",
     r"favicon\.ico": "an empty 204 for browsers",

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from mirror.views import bsale_webhook
+
+urlpatterns = [path("webhooks/bsale/", bsale_webhook, name="bsale-webhook")]

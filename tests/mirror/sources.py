@@ -1,0 +1,100 @@
+"""A real Bsale-speaking source for the mirror's tests: this project's own /v1/,
+served by gunicorn over its own SQLite file, seeded, with an API client's token."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.servers import ROOT, gunicorn
+
+
+def manage(database_url: str, *args: str, env: dict | None = None, timeout: int = 300) -> str:
+    full_env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **(env or {})}
+    full_env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode:
+        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+@dataclass
+class Source:
+    url: str
+    token: str
+    database_url: str
+    path: Path
+
+    def sql(self, statement: str, params: tuple = ()) -> list:
+        """Change the source's data behind its back (what Bsale's users do)."""
+        with contextlib.closing(sqlite3.connect(self.path)) as connection, connection:
+            return connection.execute(statement, params).fetchall()
+
+
+def prepare_source(directory: Path, *, documents: int = 300) -> tuple[str, str, Path]:
+    path = directory / "source.sqlite3"
+    database_url = f"sqlite:///{path}"
+    manage(database_url, "migrate", "--noinput", "-v", "0")
+    manage(
+        database_url,
+        *("seed_demo", "--offices", "3", "--users", "30", "--documents", str(documents)),
+        *("--history", "5", "--no-progress"),
+    )
+    out = manage(database_url, "create_api_client", "mirror-reader", "--days", "2")
+    token = next(
+        line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("access_token: ")
+    )
+    return database_url, token, path
+
+
+@contextlib.contextmanager
+def serve_source(directory: Path, *, documents: int = 300):
+    database_url, token, path = prepare_source(directory, documents=documents)
+    with gunicorn({"DATABASE_URL": database_url}) as base:
+        yield Source(url=base, token=token, database_url=database_url, path=path)
+
+
+def walk(get, url: str) -> list[dict]:
+    """Every item of a Bsale list, through ``next``."""
+    items = []
+    while url:
+        page = get(url)
+        items.extend(page["items"])
+        url = page.get("next")
+    return items
+
+
+def source_getter(source: Source):
+    session = requests.Session()
+    session.headers["access_token"] = source.token
+
+    def get(url: str) -> dict:
+        if url.startswith("/"):
+            url = source.url + url
+        response = session.get(url, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return get
+
+
+def summary_path() -> str:
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=400)
+    to_unix = lambda day: (day - dt.date(1970, 1, 1)).days * 86400  # noqa: E731
+    return f"/v1/users/sales_summary.json?startdate={to_unix(start)}&enddate={to_unix(today + dt.timedelta(days=1))}"

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,12 +39,15 @@ def gunicorn(
         "WEB_CONCURRENCY": str(workers),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # A file, not a pipe nobody reads: a long-lived server's log lines would fill a pipe's
+    # 64 KiB and then block the worker that writes the next one.
+    log = tempfile.TemporaryFile() if stderr is None else None  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [str(GUNICORN), "-c", "config/gunicorn.py", "config.wsgi"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE if stderr is None else stderr,
+        stderr=log if stderr is None else stderr,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -55,7 +59,10 @@ def gunicorn(
             except requests.RequestException:  # not listening yet, or still importing the app
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
-                    detail = proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+                    detail = ""
+                    if log is not None:
+                        log.seek(0)
+                        detail = log.read().decode(errors="replace")[-3000:]
                     pytest.fail(f"gunicorn did not start: {detail}")
                 time.sleep(0.2)
         yield base
@@ -65,6 +72,8 @@ def gunicorn(
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log is not None:
+            log.close()
 
 
 def server_database_url(tmp_path_factory, django_db_blocker) -> str:

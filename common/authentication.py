@@ -23,8 +23,8 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from common import auth_cache
+from common.bsale.fast_path import convert_row
 from common.cache import bounded_put
-from common.querysets import convert_row
 from common.throttling import ApiRateThrottle
 
 # Bsale clients send ``access_token: <token>``. WSGI servers expose it as HTTP_ACCESS_TOKEN

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 from django.utils import timezone
 
-from common.bsale import parse_int, unix_to_date
+from common.bsale.parameters import parse_int, unix_to_date
 from common.errors import InvalidInput
 
 

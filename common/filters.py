@@ -5,7 +5,7 @@ import functools
 from django import forms
 from django_filters import rest_framework as filters
 
-from common.bsale import MAX_INT, parse_unix_date, parse_unix_date_range
+from common.bsale.parameters import MAX_INT, parse_unix_date, parse_unix_date_range
 from common.errors import InvalidInput, invalid_message
 
 

@@ -17,7 +17,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework_simplejwt.views import TokenViewBase
 
-from common import bsale
+from common.bsale import resources as bsale
+from common.bsale.parameters import MAX_EXPAND_DEPTH
 from common.filters import IntegerFilter, UnixDateFilter, UnixDateRangeFilter
 from common.renderers import money_json
 
@@ -121,7 +122,7 @@ def envelope_schema(item_schema: dict) -> dict:
     }
 
 
-def expand_paths(resource: bsale.Resource, depth: int = bsale.MAX_EXPAND_DEPTH) -> list[str]:
+def expand_paths(resource: bsale.Resource, depth: int = MAX_EXPAND_DEPTH) -> list[str]:
     if depth == 0:
         return []
     paths = []

@@ -5,7 +5,8 @@ import functools
 from rest_framework import viewsets
 from rest_framework.decorators import action
 
-from common.bsale import Resource, detail_payload, list_payload
+from common.bsale.payloads import detail_payload, list_payload
+from common.bsale.resources import Resource
 from common.filters import filter_or_400
 from common.renderers import json_response
 from common.routers import ID_PATTERN

@@ -1,8 +1,5 @@
-"""OpenAPI for the Bsale resources, derived from the same declarations that serve them.
-
-``BsaleAutoSchema`` documents every list/detail/count operation of a ``BsaleViewSet``
-(paging, ``fields``, ``expand``, the filterset's parameters, the envelope and the
-error shape); ``add_components`` adds one schema component per resource.
+"""OpenAPI for the Bsale resources, derived from the same declarations that serve them:
+every operation of a ``BsaleViewSet`` and one schema component per resource.
 """
 
 from __future__ import annotations
@@ -215,13 +212,8 @@ def _error_response(description: str, *, retry_after: bool = False) -> dict:
 
 
 def add_common_error_responses(operation: dict) -> dict:
-    """The errors any operation can answer, whatever its view, in the one error shape.
-
-    400 (malformed input) when it takes parameters or a body; 401 and 403 when it needs a
-    token; 413 (``MAX_REQUEST_BODY_BYTES``) when it takes a body; 429 (the rate limit,
-    common.throttling) and 503 (the database is down, common.errors) everywhere, with
-    ``Retry-After``. Responses the view documents itself are kept as they are.
-    """
+    """The errors any operation can answer (400 given input, 401/403 given a token, 413 given
+    a body, 429 and 503 always), unless the view documents its own."""
     responses = operation.setdefault("responses", {})
     secured = any(requirement for requirement in operation.get("security", []))
     common = []

@@ -1,11 +1,7 @@
-"""The compiled fast path: plain lists' SQL compiled once per shape, rows converted as the ORM would.
-
-The ORM spends more time compiling ``values_list(*columns)`` (a join per relation path, a
-converter per column) than PostgreSQL spends running it. For a model's rows, filtered and
-ordered by primary key, ``SELECT <columns> FROM <table> <joins>`` is compiled once per
-(model, columns); per request the ORM compiles only the filtered primary keys, which the
-page selects ``IN``. Same rows, values and query count as the ORM path
-(tests/common/test_fast_path_equivalence.py); any other queryset takes the ORM path.
+"""The compiled fast path: for a model's rows, filtered and ordered by pk, ``SELECT <columns>
+FROM <table> <joins>`` is compiled once per shape (compiling costs more than PostgreSQL's
+run); per request the ORM compiles only the filtered pks, which the page selects ``IN``.
+Equal to the ORM path: tests/common/test_fast_path_equivalence.py.
 """
 
 from __future__ import annotations

@@ -16,12 +16,9 @@ from common.errors import NotFound
 
 
 def count_and_first_pk(queryset: QuerySet) -> tuple[int, Any]:
-    """The exact count and, for a filtered queryset, the smallest matching primary key.
-
-    The page query then also says ``pk >= first``, which changes no result but keeps
-    PostgreSQL from walking the primary key from the start when the matches are the newest
-    rows (docs/performance.md). Still one query: ``COUNT(*)`` and ``MIN(pk)`` in one scan.
-    """
+    """The exact count and, filtered, the smallest matching pk, in one scan: the page then
+    says ``pk >= first``, which keeps PostgreSQL from walking the pk from the start
+    (docs/performance.md)."""
     if not queryset.query.where:
         return queryset.count(), None
     result = queryset.aggregate(count=Count("*"), first=Min("pk"))

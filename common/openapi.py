@@ -342,6 +342,7 @@ def add_components(result, generator, request, public):
             "id": {"type": "string", "description": "The related object's id, as a string."},
         },
     }
-    for resource in bsale.RESOURCES.values():
+    # By path, then name: the same order whatever order the apps' modules were imported in.
+    for resource in sorted(bsale.RESOURCES.values(), key=lambda r: (r.path, r.name)):
         schemas.setdefault(component_name(resource), resource_schema(resource))
     return result

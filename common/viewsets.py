@@ -30,8 +30,11 @@ class ApiViewSet(ReleasesResponseMixin, viewsets.GenericViewSet):
 
 
 class BsaleViewSet(ApiViewSet):
-    """``/v1/<name>.json``, ``/<id>.json`` and ``/count.json``: subclasses set ``resource``,
-    ``filterset_class``, ``permission_model`` and ``get_queryset`` (a selector)."""
+    """``GET /v1/<name>.json``, ``/v1/<name>/<id>.json`` and ``/v1/<name>/count.json``.
+
+    Subclasses set ``resource``, ``filterset_class``, ``permission_model`` and
+    ``get_queryset`` (a selector). Views stay thin: parse, select, serialize.
+    """
 
     resource: Resource
     filterset_class = None

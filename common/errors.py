@@ -115,6 +115,8 @@ def _throttled_refusal(exc, request):
 
 def exception_handler(exc, context):
     """DRF exception handler: every error the API raises leaves in the one shape."""
+    if isinstance(exc, Forbidden):  # a refusal like DRF's PermissionDenied: counted too
+        exc = _throttled_refusal(exc, context.get("request"))
     if isinstance(exc, InvalidInput):
         set_rollback()
         return Response(error_body(exc.message, exc.errors), status=exc.status_code)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 
 def money_json(value: Decimal) -> orjson.Fragment:
-    """A Decimal as an exact JSON number with at least one decimal: ``255000.00`` -> ``255000.0``."""
+    """A Decimal as an exact JSON number, at least one decimal: ``255000.00`` -> ``255000.0``."""
     text = f"{value:f}"
     if text[-1] == "0" and "." in text:  # ordered so that most amounts take one test
         text = text.rstrip("0")

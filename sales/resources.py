@@ -110,8 +110,8 @@ def sales_summary_json(
 ) -> tuple[dict, int]:
     """Bsale's ``sales_summary.json`` body and its number of sellers, ready to render.
 
-    On PostgreSQL the database writes the sellers' JSON (``summary_sql.summary_json_sql``) and this
-    only sorts it; elsewhere it is ``sales_summary_payload``. Same bytes either way, in
+    On PostgreSQL the database writes the sellers' JSON (``summary_sql.summary_json_sql``)
+    and this only sorts it; elsewhere it is ``sales_summary_payload``. Same bytes either way, in
     the same order (tests/sales/test_api_sales_summary.py checks both against each other).
     Summed from the sales totals; ``raw``: from the documents (the tests' oracle, and the
     bench's "SQL alone" reference).

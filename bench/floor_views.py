@@ -240,7 +240,7 @@ def documents_list(request):
     with connection.cursor() as cursor:
         # The count and the first id in one scan; the page seeks from that id (without it,
         # PostgreSQL walks the primary key from the start of the table: see
-        # common.bsale.count_and_first_pk).
+        # common.bsale.payloads.count_and_first_pk).
         cursor.execute("SELECT COUNT(*), MIN(d.id)" + DOCUMENTS_WHERE, list(dates))
         count, first = cursor.fetchone()
         rows = []

@@ -14,13 +14,8 @@ PROTECTED_SAMPLE_SIZE = 10
 
 
 class ProtectedDeleteMixin:
-    """Refuse, cheaply, to delete what other rows still point at (``on_delete=PROTECT``).
-
-    Django's "Cannot delete" page loads every protecting row (20,000 links for a busy
-    office); this lists the first few per relation and counts the rest, through
-    ``get_deleted_objects`` so the delete view and "delete selected" agree. Unprotected
-    objects go through Django's usual collector.
-    """
+    """Refuse cheaply to delete what rows still point at (``PROTECT``): the first few per
+    relation and a count, not Django's page loading every protecting row."""
 
     def get_deleted_objects(self, objs, request):
         protected = self.protected_related_objects(objs)
@@ -42,8 +37,7 @@ class ProtectedDeleteMixin:
                 continue
             related = rel.related_model
             queryset = related._base_manager.filter(**{f"{rel.field.name}__in": objs})
-            # No ORDER BY: sorting on the primary key could make PostgreSQL walk the whole
-            # table for a rare value instead of using the foreign key's index.
+            # No ORDER BY: it could make PostgreSQL walk the pk instead of the FK's index.
             sample = list(queryset.order_by()[: PROTECTED_SAMPLE_SIZE + 1])
             if not sample:
                 continue

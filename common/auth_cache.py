@@ -1,38 +1,6 @@
-"""Authentication's user and permissions, kept between requests in the shared cache.
-
-Every API request needs its token's user: whether it exists and is active, its password
-hash (a changed password revokes older tokens) and its permissions. That is one query
-(``common.authentication``); with a shared cache (Redis, ``REDIS_URL``) the same row is
-kept for ``AUTH_CACHE_SECONDS`` and read back in one cache round trip instead.
-
-"A deactivated account's tokens stop working at once" still holds: an entry is used only
-while two stamps are unchanged, the user's own and a global one.
-
-- The user's stamp changes whenever Django saves or deletes that user or changes its
-  groups or permissions (the admin, the services, the commands, a shell).
-- The global stamp changes when a group's or a permission's rows change, and on
-  ``User.objects.filter(...).update(...)``, which sends no signal (``UserQuerySet``).
-- It also changes on every statement Django runs that writes one of the tables
-  permissions are read from (the user-group, user-permission and group-permission
-  tables, permissions, content types), seen by a wrapper on every database connection
-  (``watch_permission_tables``): the m2m signals miss the through models' own
-  ``QuerySet.delete()``, ``bulk_create()`` and ``update()``, and a cascade's fast
-  delete. A regular expression on a statement's first words, so reads cost nothing.
-
-The stamps are read before the user's row and stored with it, so an entry loaded while
-a change was being written is stale from the start. A change is stamped at once and
-again when its transaction commits: between the two, another request may have read the
-row as it was before the commit. Only writes that bypass Django altogether (raw SQL in
-``psql``) wait for the entry to expire, ``AUTH_CACHE_SECONDS`` at most.
-
-A stamp is a random value, never a counter: a stamp evicted from the cache and created
-again cannot match an entry stored under the old one. If the cache is unreachable,
-authentication reads the database as if there were no cache (and says so in the log).
-
-Each process also keeps the entries it used last (``LOCAL_ENTRIES_MAX``), under the same
-rule: one is used only while both stamps, read from the shared cache on every request,
-are the ones it was stored under, and never past the shared entry's expiry. Those
-requests fetch the two stamps alone, not the user's row, and unpickle nothing big.
+"""Authentication's user and permissions, kept between requests in the shared cache, used
+only while the user's stamp and the global one are unchanged: every write Django makes to a
+user or the permission tables renews them (docs/performance.md has the rules).
 """
 
 from __future__ import annotations
@@ -71,8 +39,7 @@ def cache_seconds() -> int:
 
 
 def _new_stamp() -> int:
-    # An int: Django's Redis serializer stores it as digits and reads it back with int(),
-    # no unpickling on every request.
+    # An int: Redis stores it as digits, read back without unpickling.
     return secrets.randbits(63)
 
 
@@ -91,8 +58,7 @@ def _stamps(pk: Hashable, got: dict) -> tuple[int, int]:
 
 
 def _valid(entry, stamps: tuple, now: float) -> bool:
-    # (stamps, snapshot, expires_at) stored under these stamps, not expired (an entry of
-    # another shape, e.g. from an older release, is just reloaded).
+    # Another shape (an older release's) is just reloaded.
     return isinstance(entry, tuple) and len(entry) == 3 and entry[0] == stamps and entry[2] > now
 
 
@@ -117,12 +83,8 @@ def cached(
     rate_count=None,
     while_waiting: Callable[[], object] | None = None,
 ) -> Any | None:
-    """``load(pk)``'s snapshot of a user, from the cache while the stamps are unchanged.
-
-    ``load`` returns a picklable snapshot (or None: no such user, never cached).
-    ``rate_count`` (common.throttling.RateCount): the request's rate count, sent in the
-    same round trip when the cache can (Redis); otherwise the throttle counts it later.
-    """
+    """``load(pk)``'s picklable snapshot (None: no such user, never cached), from the cache
+    while the stamps are unchanged; ``rate_count`` rides the same round trip (Redis)."""
     seconds = cache_seconds()
     if seconds <= 0:
         return load(pk)
@@ -170,10 +132,7 @@ def _restamp(keys: list[str]) -> None:
 
 
 def invalidate(*, user_pks: list[Hashable] | None = None) -> None:
-    """Make cached entries stale: those of ``user_pks``, or all of them (None).
-
-    Stamped now and again on commit (see the module's docstring).
-    """
+    """Make cached entries stale: those of ``user_pks``, or all (None); now and on commit."""
     keys = [GLOBAL_STAMP_KEY] if user_pks is None else [_user_stamp_key(pk) for pk in user_pks]
     if not keys:
         return
@@ -181,10 +140,7 @@ def invalidate(*, user_pks: list[Hashable] | None = None) -> None:
     transaction.on_commit(lambda: _restamp(keys))
 
 
-# --- Writes to the permission tables, however Django makes them ------------------------------
-
-# The table a data-changing statement writes to, from its first words (Django's SQL on
-# every backend: INSERT INTO "t", INSERT OR IGNORE INTO "t", UPDATE "t", DELETE FROM "t").
+# The table a data-changing statement writes to, from its first words.
 _WRITTEN_TABLE = re.compile(
     r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM"
     r"|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?[\"`]?(\w+)",
@@ -229,9 +185,6 @@ def watch_permission_tables(sender=None, connection=None, **kwargs) -> None:
     """Add the wrapper to a connection (``connection_created``, and those open already)."""
     if _invalidate_on_permission_writes not in connection.execute_wrappers:
         connection.execute_wrappers.append(_invalidate_on_permission_writes)
-
-
-# --- Signal receivers (connected in users.apps.UsersConfig.ready) ----------------------------
 
 
 def user_changed(sender, instance, **kwargs) -> None:

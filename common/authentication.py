@@ -1,10 +1,5 @@
-"""JWT authentication that also takes Bsale's ``access_token`` header.
-
-The token's user and all of its permissions come back in ONE query (instead of the
-user, then its user permissions, then its group permissions: three round trips on
-every request), or in one round trip to the shared cache when ``AUTH_CACHE_SECONDS``
-keeps them between requests. Either way a deactivated account, a changed password or
-a revoked permission counts on the very next request (``common.auth_cache`` says how).
+"""JWT authentication that also takes Bsale's ``access_token`` header: the token's user and
+its permissions in ONE query, or one round trip to the shared cache (``common.auth_cache``).
 """
 
 from __future__ import annotations
@@ -23,25 +18,19 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from common import auth_cache
+from common.bsale.fast_path import convert_row
 from common.cache import bounded_put
-from common.querysets import convert_row
 from common.throttling import ApiRateThrottle
 
-# Bsale clients send ``access_token: <token>``. WSGI servers expose it as HTTP_ACCESS_TOKEN
-# only when configured to (see config/gunicorn.py: underscores in header names).
+# Bsale's ``access_token`` header (config/gunicorn.py lets underscores through).
 ACCESS_TOKEN_META = "HTTP_ACCESS_TOKEN"
 
 
 class _UserQuery:
-    """The SQL that loads a user with its permissions, and how to read its rows.
-
-    One row per permission (``source`` "u" for the user's own, "g" through a group),
-    or a single row with NULLs when it has none. The permission names are joined
-    outside the UNION: joined inside each branch they cost PostgreSQL more planning
-    time than the whole query takes to run. Django's own column converters are applied
-    to the user's columns, so the instance equals what the ORM would build, on every
-    backend.
-    """
+    """The SQL that loads a user with its permissions: one row per permission (``source``
+    "u" own, "g" via a group), or one row of NULLs. Names are joined outside the UNION
+    (inside, PostgreSQL plans longer than it runs); the ORM's converters make the instance
+    equal to the ORM's."""
 
     def __init__(self, connection) -> None:
         from django.contrib.auth.models import Group, Permission  # apps must be ready
@@ -83,8 +72,6 @@ class _UserQuery:
             f" LEFT OUTER JOIN {quote(ct.db_table)} ON {col(ct, 'id')} = {col(perm, 'content_type')}"
             f" WHERE {pk} = %s"
         )
-        # The ORM's converters for each user column (e.g. JSON text -> dict, SQLite's
-        # 0/1 -> bool), exactly as its SQL compiler applies them.
         self.converters = []
         for index, field in enumerate(self.fields):
             expression = field.get_col(meta.db_table)
@@ -93,7 +80,7 @@ class _UserQuery:
             )
             if chain:
                 self.converters.append((index, chain, expression))
-        # By user pk: (the snapshot last built, the user first built from it): see build().
+        # By user pk: (the snapshot last built, the user first built from it).
         self._built: dict[object, tuple] = {}
         self.pk_index = self.attnames.index(meta.pk.attname)
         self.model = user_model
@@ -101,13 +88,8 @@ class _UserQuery:
         self.is_superuser = self.attnames.index("is_superuser")
 
     def load(self, connection, pk) -> tuple | None:
-        """The user's snapshot: its column values as the database sent them and, for an
-        active user who is not a superuser, its own and its groups' permissions.
-
-        The ORM's conversions (e.g. JSON text -> dict) wait for ``build``: a snapshot is
-        kept and shared by requests (common.auth_cache), each request's user gets values
-        of its own.
-        """
+        """The user's snapshot: raw column values (converted per request in ``build``: a
+        snapshot is shared) and, for an active non-superuser, (own, groups') permissions."""
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [pk, pk, pk])
             rows = cursor.fetchall()
@@ -127,14 +109,9 @@ class _UserQuery:
         return values, permissions
 
     def build(self, snapshot: tuple, connection):
-        """A user instance from ``load``'s snapshot; ``has_perm`` makes no query.
-
-        Snapshots are kept and reused (common.auth_cache): the first user built from one
-        is kept too, and the next ones are copies of it (``Model.__init__`` over every
-        column costs more than copying its attributes), each with its own state, its own
-        permission sets and the column values converted anew: no two requests share a
-        mutable value such as a JSON field's dict.
-        """
+        """A user from ``load``'s snapshot; ``has_perm`` makes no query. A copy of the first
+        user built from it (docs/performance.md), with its own state, permission sets and
+        converted values: no two requests share a mutable value."""
         pk = snapshot[0][self.pk_index]
         kept = self._built.get(pk)
         if kept is None or kept[0] is not snapshot:
@@ -159,9 +136,7 @@ class _UserQuery:
         values = convert_row(list(values), self.converters, connection)
         user = self.model.from_db(self.alias, self.attnames, values)
         if permissions is not None:
-            # What ModelBackend would compute on the first has_perm() (a superuser's
-            # permissions are "all of them": left to ModelBackend, which never needs
-            # them because User.has_perm answers True first).
+            # What ModelBackend computes on the first has_perm() (never for a superuser).
             own, via_groups = permissions
             user._user_perm_cache = set(own)
             user._group_perm_cache = set(via_groups)
@@ -172,33 +147,23 @@ class _UserQuery:
 # ModelBackend's caches of a user's permissions, filled by build().
 _PERMISSION_CACHES = ("_user_perm_cache", "_group_perm_cache", "_perm_cache")
 _queries: dict[tuple[str, str], _UserQuery] = {}
-# The revocation claim of a password hash (simplejwt's MD5 of it): the same few hashes on
-# every request, each computed once.
+# simplejwt's revocation claim (MD5 of the password hash): the same few on every request.
 _password_md5 = functools.lru_cache(maxsize=1024)(get_md5_hash_password)
 
 
 def user_with_permissions(pk, *, rate_count=None):
-    """The user with primary key ``pk`` and its permissions, or None.
-
-    One query, or none while the shared cache holds it (``common.auth_cache``, which
-    also sends ``rate_count`` in its round trip). ``has_perm``/``has_perms`` on the
-    returned user make no further query.
-
-    While Redis answers, the database connection runs its health check
-    (``CONN_HEALTH_CHECKS``: a ``SELECT 1`` before a request's first query, which the
-    request would wait for anyway): two round trips in the time of one.
-    """
+    """The user with primary key ``pk`` and its permissions, or None: one query, or none
+    while the shared cache holds it (which also carries ``rate_count``). The connection's
+    health check runs while Redis answers."""
     user_model = get_user_model()
     try:
         pk = user_model._meta.pk.to_python(pk)
     except ValidationError:
         return None
-    # Always the primary, never a read replica (common.db_router): a user deactivated or
-    # a token revoked a moment ago must be refused now, not after the replica's lag.
+    # The primary, never a replica: a deactivation must count now, not after the lag.
     connection = connections[DEFAULT_DB_ALIAS]
     if isinstance(pk, int):
-        # A signed token's user_id beyond the column's range names nobody (and SQLite
-        # would raise OverflowError binding it).
+        # Beyond the column's range names nobody (and SQLite would overflow binding it).
         low, high = connection.ops.integer_field_range(user_model._meta.pk.get_internal_type())
         if (low is not None and pk < low) or (high is not None and pk > high):
             return None
@@ -215,12 +180,9 @@ def user_with_permissions(pk, *, rate_count=None):
     return None if snapshot is None else query.build(snapshot, connection)
 
 
-# Tokens already verified, by their raw bytes. Checking the signature and decoding the
-# claims of the same token on every request costs more than the rest of authentication;
-# a token's signature and claims never change, only the clock does, so its expiry is
-# checked again on every use. The oldest entries go first.
+# Verified tokens by raw bytes, with their expiry (``exp`` + leeway, checked on every use):
+# a token's signature and claims never change. The oldest entries go first.
 VERIFIED_TOKENS_MAX = 1024
-# Each with the time (epoch seconds) it expires at: its ``exp`` plus simplejwt's leeway.
 _verified_tokens: dict[bytes, tuple[object, float]] = {}
 
 
@@ -246,8 +208,7 @@ class BsaleJWTAuthentication(JWTAuthentication):
         if raw_token is None:
             return None
         validated_token = self.get_validated_token(raw_token)
-        # With the authentication cache, the rate limit's count of this request travels in
-        # the same round trip to Redis; the throttle then finds it on the request.
+        # With the auth cache, the rate limit's count travels in the same Redis round trip.
         rate_count = None
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
         if user_id is not None and auth_cache.cache_seconds() > 0:

@@ -1,12 +1,6 @@
-"""Django's Redis cache backend, with one Redis client per connection pool, and the API's
-per-request round trip (authentication's cache entries plus the rate count) on a
-connection of its own.
-
-Django's backend builds a new ``redis.Redis`` object for every cache operation, which
-costs more than the round trip itself; a client holds nothing but its pool and is safe to
-share between threads, so one per pool. ``get_many_and_count()`` is what every API request
-sends, in one round trip on a connection each thread keeps. Needs Redis 7.0 or later
-(``EXPIRE ... NX``). Figures: docs/performance.md.
+"""Django's Redis cache backend with one client per pool (Django builds one per operation),
+and the API's per-request round trip (auth entries and the rate count) on a connection each
+thread keeps. Needs Redis 7.0 (``EXPIRE ... NX``). Figures: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -40,14 +34,13 @@ def redis_version_error(version: str) -> ImproperlyConfigured | None:
 
 
 def require_redis_version(cache=None) -> None:
-    """At start: refuse a Redis older than 7.0 behind the default cache. An unreachable
-    one is let through (the API runs without its cache) and caught by the round trip."""
+    """At start: refuse a Redis older than 7.0 (an unreachable one is checked later)."""
     from django.core.cache import caches
 
     cache = caches["default"] if cache is None else cache
     if not isinstance(cache, RedisCache):
         return
-    # A client of its own, with timeouts: an unreachable host must not hold up the start.
+    # Timeouts: an unreachable host must not hold up the start.
     client = redis.Redis.from_url(cache._servers[0], socket_connect_timeout=2, socket_timeout=2)
     try:
         version = client.info("server")["redis_version"]
@@ -62,8 +55,7 @@ def require_redis_version(cache=None) -> None:
 
 
 def bounded_put(mapping: dict, key, value, limit: int) -> None:
-    """``mapping[key] = value`` after dropping the oldest entries down to ``limit - 1``;
-    for caches shared by a process's threads (a concurrent eviction is skipped)."""
+    """``mapping[key] = value``, the oldest entries dropped to stay under ``limit``."""
     while len(mapping) >= limit:
         try:
             del mapping[next(iter(mapping))]
@@ -109,18 +101,15 @@ class RedisCache(django_redis.RedisCache):
         *,
         while_waiting: Callable[[], object] | None = None,
     ) -> tuple[dict, int, int]:
-        """In one round trip: ``get_many(keys)``, ``counter`` incremented (given ``timeout``
-        seconds to live when new), ``previous`` read (0 when missing).
-
-        ``while_waiting`` runs once while Redis answers. Raises redis' errors when down.
-        """
+        """In one round trip: ``get_many(keys)``, ``counter`` incremented (``timeout`` when
+        new), ``previous`` read (0 when missing); ``while_waiting`` runs meanwhile."""
         make_key = self.make_key  # our own keys: no memcached key warnings to look for
         names = [make_key(key) for key in keys]
         names += (make_key(counter), make_key(previous))
         try:
             reply = self._round_trip(names, timeout, while_waiting)
         except ConnectionError:
-            # A dropped connection fails once and reconnects, as redis-py's client retries.
+            # Reconnect once, as redis-py's client retries.
             reply = self._round_trip(names, timeout, None)
         loads = self._cache._serializer.loads
         *values, current, previous = reply
@@ -130,8 +119,7 @@ class RedisCache(django_redis.RedisCache):
     def _round_trip(
         self, names: list[str], timeout: int, while_waiting: Callable[[], object] | None
     ) -> list:
-        """``MGET`` (entries, previous counter), ``INCR``, ``EXPIRE ... NX`` in one write:
-        NX sets the lifetime only when ``INCR`` has just created the counter."""
+        """``MGET``, ``INCR``, ``EXPIRE ... NX`` (only a new counter's lifetime) in one write."""
         connection = self._own_connection()
         *entries, counter, previous = names
         commands = [("MGET", *entries, previous), ("INCR", counter)]

@@ -62,8 +62,7 @@ class Command(BaseCommand):
             sys.stdout.flush()  # a closed pipe shows here, not in Python's exit handler
             return result
         except BrokenPipeError:
-            # Python would print a traceback, then another one while flushing stdout at
-            # exit: point stdout at /dev/null and leave with SIGPIPE's usual status.
+            # No tracebacks: stdout to /dev/null, exit with SIGPIPE's usual status.
             devnull = os.open(os.devnull, os.O_WRONLY)
             with contextlib.suppress(OSError, ValueError):  # stdout is not a real file (tests)
                 os.dup2(devnull, sys.stdout.fileno())

@@ -1,18 +1,6 @@
 """CSV that spreadsheets open as data, never as formulas: the one writer every export uses.
-
-Three defences, all needed:
-
-- Every text cell is quoted (``csv.QUOTE_NONNUMERIC``), so a reader that splits on the
-  file's own separator keeps ``x,=1+1`` in one cell.
-- A text cell starting with ``= + - @``, a tab or a carriage return gets a leading ``'``
-  (OWASP's advice): quoted or not, a spreadsheet evaluates a cell that starts like that.
-- A spreadsheet whose locale splits on ``;`` (Spanish Excel) reads ``2,"x;=1+1;",5`` as
-  ``2,"x`` | ``=1+1`` | ``",5``: the quotes do not help, because they are not at the start
-  of *its* field. So inside a text cell, a formula character that follows any common
-  separator (``, ; tab CR LF``, then optional spaces or quotes) gets a ``'`` too:
-  ``x;'=1+1;``. Whatever a spreadsheet splits on, no piece starts like a formula.
-
-Numbers (``int``, ``Decimal``, ``float``) stay unquoted, so they remain numbers.
+Text quoted, a ``'`` before a formula character at a cell's start or after any separator;
+numbers stay numbers (docs/security.md, "CSV exports").
 """
 
 from __future__ import annotations

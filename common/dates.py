@@ -5,16 +5,13 @@ from collections.abc import Mapping
 
 from django.utils import timezone
 
-from common.bsale import parse_int, unix_to_date
+from common.bsale.parameters import parse_int, unix_to_date
 from common.errors import InvalidInput
 
 
 def parse_date_range(params: Mapping[str, str]) -> tuple[dt.date, dt.date]:
-    """Both default to today in the configured time zone; ``startdate > enddate`` is a 400.
-
-    Given both, the timestamps themselves are compared (``startdate=2&enddate=1`` is
-    reversed although both fall on 1970-01-01), as for ``emissiondaterange``.
-    """
+    """Both default to today (configured time zone); a start after the end is a 400, the
+    timestamps compared even when both fall on one day."""
     today = timezone.localdate()
     raw = {
         name: parse_int(params[name], name) for name in ("startdate", "enddate") if params.get(name)

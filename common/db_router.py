@@ -1,18 +1,8 @@
 """Read replicas: which database a query goes to (``DATABASE_ROUTERS``).
 
-The primary (``default``) takes every write and every read, except the reads of a request
-that ``ReplicaRoutingMiddleware`` marked as replica-safe: a GET or HEAD of the read APIs
-(``settings.REPLICA_READ_PATHS``: ``/v1/`` and Leancore's ``/user`` by default). Such a
-request reads one healthy replica (chosen at its first read) until it writes something;
-from its first write on it reads the primary, so it sees what it wrote. The admin, the
-Leancore methods that write, management commands, jobs and the token lookups of
-``common.authentication`` (a deactivated user must be refused at once) read the primary.
-
-A replica is healthy when it answers and its replay lags at most
-``settings.REPLICA_MAX_LAG_SECONDS``; the answer is kept per process for
-``settings.REPLICA_HEALTH_SECONDS``. A replica that fails during a request is marked down
-and the request runs once more on the primary (it is a GET: safe to repeat), so a replica
-going away costs a retry, never a 5xx.
+The primary takes every write and read, except a GET or HEAD of ``REPLICA_READ_PATHS``,
+which reads one healthy replica until it writes; a replica failing mid-request costs a
+retry on the primary, never a 5xx. docs/deployment.md ("Read replicas") has the rules.
 """
 
 from __future__ import annotations
@@ -31,8 +21,7 @@ logger = logging.getLogger(__name__)
 
 PRIMARY = DEFAULT_DB_ALIAS
 
-# Seconds a replica's replay lags behind its primary; 0 when it has replayed everything it
-# received (an idle primary sends nothing, so the replay timestamp alone would look old).
+# Replay lag in seconds; 0 when all received is replayed (an idle primary sends nothing).
 LAG_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0

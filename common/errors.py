@@ -15,11 +15,8 @@ from rest_framework.views import set_rollback
 
 
 class InvalidInput(Exception):
-    """Bad input found by a parser or a service; the API answers it with a 400.
-
-    ``errors`` maps the parameter or field at fault to its messages, so clients can
-    point at it; ``message`` is one human sentence.
-    """
+    """Bad input found by a parser or a service: a 400 with one sentence and ``errors``
+    (field -> messages)."""
 
     status_code = status.HTTP_400_BAD_REQUEST
 
@@ -41,8 +38,7 @@ class Forbidden(InvalidInput):
 
 logger = logging.getLogger(__name__)
 
-# Database faults (server down or restarting, connection dropped, lock or statement
-# timeout): the client can retry, nothing was half-written (every write is atomic).
+# Database faults: the client can retry, nothing was half-written (every write is atomic).
 DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
 DATABASE_RETRY_AFTER = 5  # seconds
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -90,8 +86,7 @@ def _sentence(text: str) -> str:
 
 
 def invalid_message(errors: Mapping[str, list[str]], *, count_all: bool = False) -> str:
-    """The one sentence of a 400 for ``errors`` (field -> messages): its first field's first
-    message, ``Invalid quota: must be a number.``; ``count_all`` adds how many fields failed."""
+    """A 400's one sentence: ``Invalid quota: must be a number.`` (``count_all``: and how many)."""
     field, messages = next(iter(errors.items()))
     text = f"Invalid {field}: {str(messages[0]).strip()}"
     if count_all and len(errors) > 1:

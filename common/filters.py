@@ -5,7 +5,7 @@ import functools
 from django import forms
 from django_filters import rest_framework as filters
 
-from common.bsale import MAX_INT, parse_unix_date, parse_unix_date_range
+from common.bsale.parameters import MAX_INT, parse_unix_date, parse_unix_date_range
 from common.errors import InvalidInput, invalid_message
 
 
@@ -70,8 +70,7 @@ def filter_or_400(filterset_class, params, queryset, request=None):
     """Apply a FilterSet; a malformed value is a 400 naming its parameter."""
     names = frozenset(name for name in filterset_class.base_filters if name in params)
     if not names:
-        # No filter asked for (the common case): skip building the FilterSet and its form,
-        # a measurable share of a list request's CPU.
+        # No filter asked for (the common case): no FilterSet, no form.
         return queryset
     filterset = _narrowed(filterset_class, names)(params, queryset=queryset, request=request)
     if not filterset.is_valid():
@@ -82,12 +81,8 @@ def filter_or_400(filterset_class, params, queryset, request=None):
 
 @functools.lru_cache(maxsize=512)
 def _narrowed(filterset_class, names: frozenset[str]):
-    """``filterset_class`` with only the filters ``names``: the ones a request uses.
-
-    A FilterSet deep-copies every filter and builds a form field for each on every
-    request (docs/performance.md). The filters are independent of each other, so
-    the narrowed class filters and validates exactly as the full one does.
-    """
+    """``filterset_class`` with only the filters a request uses (a FilterSet copies and
+    builds every one per request); independent filters: the same result."""
     if names == filterset_class.base_filters.keys():
         return filterset_class
     narrowed = type(filterset_class.__name__, (filterset_class,), {})

@@ -1,16 +1,7 @@
-"""Structured logs: one JSON object per line, with the request id, and no secrets.
+"""Structured logs: one JSON object per line, with the request id, and no secrets
+(credentials, JWTs and runs of 7+ digits are masked, in messages, tracebacks and extras).
 
-- ``request_id`` is a context variable set by ``common.middleware.RequestIdMiddleware``;
-  ``RequestIdFilter`` copies it onto every record (``"-"`` outside a request).
-- ``RedactingFilter`` masks credentials and personal numbers in the message and the
-  traceback: ``Authorization``/``access_token``/password/secret values, anything that
-  looks like a JWT, and runs of 7 or more digits (a NIT, a phone, a card number) of
-  which only the last 2 digits are kept.
-- ``JsonFormatter`` writes the line; it redacts every text value once more, so a value
-  that slipped in through ``extra`` or an exception message is masked too.
-
-This module imports nothing from Django, so gunicorn's config can use it
-(``gunicorn_logconfig``) before Django is set up.
+Imports nothing from Django: gunicorn's config uses it before Django is set up.
 """
 
 from __future__ import annotations
@@ -26,8 +17,7 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 REDACTED = "[redacted]"
 
-# Header / field names whose value is a credential, as they show up in logged text:
-# ``Authorization: Bearer x``, ``'HTTP_ACCESS_TOKEN': 'x'``, ``password=x``, ``"secret": "x"``.
+# Names whose value is a credential (``Authorization: Bearer x``, ``password=x``...).
 _SECRET_NAMES = (
     r"(?:http_)?authorization|(?:http_)?access[_-]?token|refresh(?:[_-]?token)?|"
     r"client[_-]?secret|password\d?|passwd|secret|api[_-]?key|(?:http_)?cookie|sessionid|csrftoken"
@@ -40,9 +30,8 @@ _SECRET_VALUE = re.compile(
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|JWT)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 # Three base64url segments, the first one a JSON object ("eyJ" is base64 for '{"').
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-# 7+ digits: a run ("900123456-7", "+573001234567"), groups of 3+ joined by dots or
-# hyphens ("300-123-4567"), or an international number with spaces ("+57 300 123 4567").
-# Dates (2024-03-01), times and "1234567 200" (a number, then a status) stay apart.
+# 7+ digits: a run, groups of 3+ joined by dots or hyphens, or "+57 300 123 4567";
+# dates, times and "1234567 200" (a number, then a status) stay apart.
 _DIGITS = re.compile(
     r"\+\d{1,3}(?: \d{2,4}){2,4}(?!\d)"
     r"|(?<![\w])\d{3,}(?:[.-]\d{3,})+(?:-\d)?(?![\w])"
@@ -74,8 +63,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            # Django logs 4xx/5xx ("django.request") after the middleware has finished,
-            # with the request in ``extra``: its id is on it.
+            # django.request logs after the middleware, with the request in ``extra``.
             request = getattr(record, "request", None)
             record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         return True
@@ -113,13 +101,9 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"time", "level", "logger", "message", "request_id", ...extra, "exc_info"?}``.
-
-    Extra fields are kept when they are JSON scalars (``status_code``, ``duration_ms``);
-    objects such as Django's ``request`` are left out (their repr carries query strings).
-    Every text value is redacted once more here (an ``extra``, an exception message),
-    except the line's own bookkeeping: time, level, logger and request id.
-    """
+    """``{"time", "level", "logger", "message", "request_id", ...extra, "exc_info"?}``:
+    scalar extras only (a ``request``'s repr carries query strings), every text redacted
+    once more."""
 
     _NOT_REDACTED = frozenset({"time", "level", "logger", "request_id"})
 
@@ -150,12 +134,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class PlainFormatter(logging.Formatter):
-    """A readable line for a developer's terminal, its time in UTC like the JSON lines'.
-
-    UTC, not local time: Django sets the process's time zone to ``TIME_ZONE`` when it
-    loads, so gunicorn's master (before Django) and its workers (after) would log in two
-    zones otherwise.
-    """
+    """A readable line for a terminal, in UTC (Django changes the process's time zone:
+    gunicorn's master and workers would log in two zones)."""
 
     converter = time.gmtime
 
@@ -197,8 +177,7 @@ def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
-            # Django's own handlers (its plain console, mail_admins) are removed: its
-            # records go up to the root's JSON handler like everybody else's.
+            # Django's own handlers removed: its records go to the root's like any other.
             "django": {"handlers": [], "level": level, "propagate": True},
             "django.server": {"handlers": [], "level": level, "propagate": True},
             # django-axes narrates every login attempt at INFO; its warnings are what matter.
@@ -208,11 +187,7 @@ def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict:
 
 
 def gunicorn_logconfig(level: str = "INFO", *, json_lines: bool = True) -> dict:
-    """gunicorn's ``logconfig_dict``: its error and access logs as the app's lines.
-
-    The access line's message is the request line (with the query string, which may
-    carry a nit or a phone): the redacting filter masks it like any other message.
-    """
+    """gunicorn's ``logconfig_dict``: its error and access logs as the app's (redacted) lines."""
     config = logging_config(level, json_lines=json_lines)
     config["loggers"] = {
         "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},

@@ -1,10 +1,4 @@
-"""What ``OPTIONS`` answers on the API: the methods the path allows (its ``Allow`` header).
-
-DRF lists OPTIONS in every view's ``Allow`` header; its default self-description needs
-serializers, which the Bsale resources do not use. This answers OPTIONS (200) with the
-view's name and methods, so the header and the method agree. Authentication and
-permissions apply as to any method.
-"""
+"""``OPTIONS`` answers the view's name and allowed methods (DRF's default needs serializers)."""
 
 from rest_framework.metadata import BaseMetadata
 

@@ -26,11 +26,8 @@ from common.logging import request_id_var
 
 
 class ApiLanguageMiddleware:
-    """The API answers in English; the admin and the landing page ``/`` follow the browser
-    (Spanish by default).
-
-    API clients are programs matching on stable messages, while staff read the admin.
-    """
+    """The API answers in English (clients match stable messages); the admin and ``/``
+    follow the browser (Spanish by default)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -42,8 +39,6 @@ class ApiLanguageMiddleware:
         return self.get_response(request)
 
 
-# --- Request id and access log ------------------------------------------------------------
-
 # A client's X-Request-ID is kept when it is short and plain (a UUID, a trace id).
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,127}$")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -52,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 
 def _user_id(request) -> int | None:
-    """The user id if authentication already ran (never loads a session for the log)."""
+    """The user id if authentication already ran (no session is loaded for the log)."""
     user = request.__dict__.get("user")
     if isinstance(user, SimpleLazyObject):
         user = user._wrapped if user._wrapped is not empty else None
@@ -62,12 +57,8 @@ def _user_id(request) -> int | None:
 
 
 class RequestIdMiddleware:
-    """Gives each request an id and writes one structured access line for it.
-
-    The id is the client's ``X-Request-ID`` when sane, else a new UUID; it is returned
-    in the response's ``X-Request-ID`` and put in ``common.logging.request_id_var``,
-    which the logging filter adds to every record logged while the request runs.
-    """
+    """Each request's id (the client's sane ``X-Request-ID``, else a UUID), returned and
+    put on every record logged meanwhile; one structured access line per request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -101,10 +92,7 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-# --- API errors are JSON in every mode ------------------------------------------------------
-
-# The API's paths: the Bsale resources, the token and schema endpoints, the Leancore
-# methods, the health check. The admin and the rest keep Django's pages.
+# The API's paths; the admin and the rest keep Django's pages.
 API_PATH = re.compile(
     r"/(?:v1|api|oauth2|update-user-sales-history|user|healthz)(?:[/.]|$)", re.IGNORECASE
 )
@@ -117,14 +105,8 @@ _ERROR_SENTENCES = {
 
 
 class ApiJsonErrorsMiddleware:
-    """An error answered under the API's paths is JSON, whatever produced it.
-
-    With ``DEBUG`` on, Django answers an unmatched URL (``/v1/users/%C2%84.json``), a
-    bad Host or a crash with its HTML debug pages (the ``handler404``/``handler500``
-    views serve only with ``DEBUG`` off). API clients, and the OpenAPI contract, expect
-    ``{"error": ...}``: any non-JSON error response under the API's paths is replaced,
-    keeping its status and headers such as ``Allow``.
-    """
+    """An error under the API's paths is JSON whatever produced it (with ``DEBUG`` on,
+    Django's HTML pages), keeping its status and headers such as ``Allow``."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -151,8 +133,6 @@ class ApiJsonErrorsMiddleware:
         return response
 
 
-# --- Request body size ----------------------------------------------------------------------
-
 _CHUNK = 64 * 1024
 
 
@@ -167,15 +147,10 @@ def _malformed_body(exc: Exception) -> JsonResponse:
 
 
 class RequestBodyLimitMiddleware:
-    """413 for a body over ``MAX_REQUEST_BODY_BYTES``, before any view reads it; 400 for a
-    chunked body that cannot be read (bad chunk size, truncated, no final chunk).
-
-    A declared ``Content-Length`` is checked without reading anything. A chunked body
-    (no length) is read here, up to the limit plus one byte: over it is a 413, within
-    it the body is handed on as if it had come with its length (Django otherwise reads
-    a chunked WSGI body as empty). DRF parsers read the stream directly, so Django's
-    own ``DATA_UPLOAD_MAX_MEMORY_SIZE`` check alone would not protect the API.
-    """
+    """413 for a body over ``MAX_REQUEST_BODY_BYTES`` before any view reads it (DRF's
+    parsers skip ``DATA_UPLOAD_MAX_MEMORY_SIZE``); 400 for an unreadable chunked body.
+    A chunked body is read here up to the limit and handed on with its length (Django
+    would read it as empty)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -202,29 +177,20 @@ class RequestBodyLimitMiddleware:
                         if len(body) > limit:
                             return _too_large(limit)
                 except Exception as exc:
-                    # A malformed or truncated chunked body (gunicorn: InvalidChunkSize,
-                    # NoMoreData, ChunkMissingTerminator...) is the client's error.
+                    # gunicorn's InvalidChunkSize, NoMoreData...: the client's error.
                     return _malformed_body(exc)
                 request._stream = io.BytesIO(bytes(body))
                 request.META["CONTENT_LENGTH"] = str(len(body))
         return self.get_response(request)
 
 
-# --- NUL characters --------------------------------------------------------------------------
-
 NUL_MESSAGE = "The request contains a NUL character (%00), which is not accepted."
 _FORM = "application/x-www-form-urlencoded"
 
 
 class RejectNulMiddleware:
-    """400 for a NUL character in the path, the query string or a urlencoded form body.
-
-    PostgreSQL text can neither hold nor be compared with NUL (psycopg refuses to send
-    it: a 500), and no field of this system has a use for it. Refusing it here covers
-    every door at once: API filters, the Leancore lookups, the admin's search boxes,
-    list filters and autocomplete, and the login forms. (JSON bodies: common.parsers.)
-    ``%00`` can only mean NUL: a literal ``%`` is sent as ``%25``.
-    """
+    """400 for a NUL in the path, the query string or a urlencoded form, every door at
+    once: PostgreSQL text cannot hold it (a 500 otherwise). JSON bodies: common.parsers."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -233,8 +199,7 @@ class RejectNulMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        # After URL resolution, so that a view with an error shape of its own (OAuth2's
-        # {"error": "invalid_request", ...}) can answer through its ``nul_refusal(errors)``.
+        # After URL resolution: a view with its own error shape answers via ``nul_refusal``.
         errors = _nul_errors(request)
         if errors is None:
             return None
@@ -271,14 +236,8 @@ def _nul_refused(errors: dict[str, list[str]]) -> JsonResponse:
     return JsonResponse(error_body(NUL_MESSAGE, errors), status=400)
 
 
-# --- Database faults ------------------------------------------------------------------------
-
-
 class DatabaseUnavailableMiddleware:
-    """A database outage in a non-DRF view (admin, health check) is a 503, not a 500.
-
-    DRF views get the same answer from ``common.errors.exception_handler``.
-    """
+    """A database outage in a non-DRF view is a 503 (DRF's: common.errors)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -295,9 +254,6 @@ class DatabaseUnavailableMiddleware:
         return response
 
 
-# --- Client IP and login lockout (django-axes) -----------------------------------------------
-
-
 def client_ip(request) -> str | None:
     """The client's address: ``REMOTE_ADDR``, or with ``NUM_PROXIES`` trusted proxies in
     front, the address the outermost of them saw (the same rule as DRF's throttles)."""
@@ -307,8 +263,7 @@ def client_ip(request) -> str | None:
         addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
         if addresses:
             address = addresses[-min(num_proxies, len(addresses))]
-            # Only an address: django-axes stores it in an inet column on PostgreSQL,
-            # which refuses anything else (a 500); a client-written value is no address.
+            # axes stores it in an inet column: anything else would be a 500.
             if _is_ip_address(address):
                 return address
     return request.META.get("REMOTE_ADDR")
@@ -323,12 +278,8 @@ def _is_ip_address(value: str) -> bool:
 
 
 def login_lockout_response(request, original_response=None, credentials=None):
-    """django-axes' answer once an account is locked: 429 with ``Retry-After``.
-
-    JSON in the API's error shape everywhere but the admin, which gets plain text. An
-    address over its failed-login limit gets the JSON everywhere, the admin included (the
-    page cannot help: no form, whatever it holds, is tried).
-    """
+    """django-axes' 429 with ``Retry-After``: JSON, plain text on the admin for a locked
+    account (an address over its limit gets JSON there too: no form is tried)."""
     from axes.helpers import get_cool_off, get_lockout_message
 
     address_wait = getattr(request, "login_retry_after", None)

@@ -11,10 +11,7 @@ MAX_MONEY = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - CENT
 
 
 def checked_money(amount: Decimal) -> Decimal:
-    """An amount that fits the money columns: finite, >= 0, at most 2 decimals.
-
-    Raises ``ValueError`` with the rule it breaks (callers add the field's name).
-    """
+    """An amount that fits the money columns (finite, >= 0, 2 decimals), else ``ValueError``."""
     if not amount.is_finite():
         raise ValueError("must be a finite number")
     if amount < 0:

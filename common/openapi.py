@@ -1,8 +1,5 @@
-"""OpenAPI for the Bsale resources, derived from the same declarations that serve them.
-
-``BsaleAutoSchema`` documents every list/detail/count operation of a ``BsaleViewSet``
-(paging, ``fields``, ``expand``, the filterset's parameters, the envelope and the
-error shape); ``add_components`` adds one schema component per resource.
+"""OpenAPI for the Bsale resources, derived from the same declarations that serve them:
+every operation of a ``BsaleViewSet`` and one schema component per resource.
 """
 
 from __future__ import annotations
@@ -17,7 +14,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework_simplejwt.views import TokenViewBase
 
-from common import bsale
+from common.bsale import resources as bsale
+from common.bsale.parameters import MAX_EXPAND_DEPTH
 from common.filters import IntegerFilter, UnixDateFilter, UnixDateRangeFilter
 from common.renderers import money_json
 
@@ -121,7 +119,7 @@ def envelope_schema(item_schema: dict) -> dict:
     }
 
 
-def expand_paths(resource: bsale.Resource, depth: int = bsale.MAX_EXPAND_DEPTH) -> list[str]:
+def expand_paths(resource: bsale.Resource, depth: int = MAX_EXPAND_DEPTH) -> list[str]:
     if depth == 0:
         return []
     paths = []
@@ -214,13 +212,8 @@ def _error_response(description: str, *, retry_after: bool = False) -> dict:
 
 
 def add_common_error_responses(operation: dict) -> dict:
-    """The errors any operation can answer, whatever its view, in the one error shape.
-
-    400 (malformed input) when it takes parameters or a body; 401 and 403 when it needs a
-    token; 413 (``MAX_REQUEST_BODY_BYTES``) when it takes a body; 429 (the rate limit,
-    common.throttling) and 503 (the database is down, common.errors) everywhere, with
-    ``Retry-After``. Responses the view documents itself are kept as they are.
-    """
+    """The errors any operation can answer (400 given input, 401/403 given a token, 413 given
+    a body, 429 and 503 always), unless the view documents its own."""
     responses = operation.setdefault("responses", {})
     secured = any(requirement for requirement in operation.get("security", []))
     common = []
@@ -349,6 +342,7 @@ def add_components(result, generator, request, public):
             "id": {"type": "string", "description": "The related object's id, as a string."},
         },
     }
-    for resource in bsale.RESOURCES.values():
+    # By path, then name: the same order whatever order the apps' modules were imported in.
+    for resource in sorted(bsale.RESOURCES.values(), key=lambda r: (r.path, r.name)):
         schemas.setdefault(component_name(resource), resource_schema(resource))
     return result

@@ -12,10 +12,8 @@ ESTIMATE_FROM_ROWS = 100_000
 
 
 class EstimatedCountPaginator(Paginator):
-    """An unfiltered list of a large PostgreSQL table is counted from the planner's
-    estimate (``pg_class.reltuples``, kept by ANALYZE/autovacuum) instead of a COUNT(*)
-    that reads the whole table on every page load (seconds at 10,000,000 rows). A
-    filtered list, a small table, or another database gets the exact count."""
+    """An unfiltered list of a large PostgreSQL table counts from ``pg_class.reltuples``, not a
+    whole-table COUNT(*) (docs/performance.md); anything else gets the exact count."""
 
     @cached_property
     def count(self) -> int:

@@ -1,17 +1,8 @@
-"""The API's JSON parser: every hostile body is a 400, never a 500.
+"""The API's JSON parser: every hostile body is a 400, never a 500 (docs/security.md).
 
-DRF's own parser hands the body to ``json.load``: 1,000 nested brackets raise
-``RecursionError`` (not a ``ValueError``, so a 500), ``1e999`` becomes ``inf``, lone
-surrogates pass. This one parses with orjson (strict UTF-8, no lone surrogates, no
-NaN/Infinity, numbers that overflow a double refused, its own depth limit instead of
-Python's stack) and then refuses what no view wants and PostgreSQL cannot store:
-
-- nesting deeper than ``MAX_JSON_DEPTH`` (no request of this API needs more than 4);
-- a NUL character (``\\u0000``) in any key or string: PostgreSQL text cannot hold it.
-
-- an object that repeats a key: ``{"history": [...], "history": []}`` would otherwise
-  keep the last value silently, a client bug (or a body built to slip past a reader that
-  takes the first) that writes something other than what was meant.
+orjson (strict UTF-8, no NaN, no overflowing numbers, its own depth limit), then refused:
+nesting deeper than ``MAX_JSON_DEPTH``, a NUL in any key or string (PostgreSQL text cannot
+hold it), and an object repeating a key (the last would win silently).
 """
 
 from __future__ import annotations
@@ -59,8 +50,7 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def _refuse_duplicate_keys(raw: bytes) -> None:
-    """orjson keeps the last of repeated keys silently; Python's parser can tell (the depth
-    is already bounded, so its recursion cannot run out)."""
+    """orjson keeps the last of repeated keys silently; Python's parser (depth bounded) tells."""
     try:
         json.loads(raw.decode("utf-8", "surrogatepass"), object_pairs_hook=_unique_keys)
     except DuplicateKey as exc:
@@ -106,10 +96,8 @@ def _refuse_constant(name: str):
 
 
 def _parse_keeping_surrogates(raw: bytes):
-    """A body whose only fault for orjson is an escaped lone surrogate (``"\\ud800"``) is
-    valid JSON: Python's parser reads it, so that the views name the field at fault (their
-    validation refuses surrogates, which no database column can hold). Python's limits
-    apply instead of orjson's: its recursion limit is a 400 too."""
+    """Valid JSON whose only fault for orjson is an escaped lone surrogate: Python reads it,
+    so the views name the field at fault (its recursion limit is a 400 too)."""
     try:
         return json.loads(raw.decode("utf-8"), parse_float=_finite, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
@@ -141,7 +129,6 @@ def parse_json(raw: bytes, *, encoding: str = "utf-8"):
     if b"{" in raw:
         _refuse_duplicate_keys(raw)
     if _NUL_ESCAPE in raw and (path := _nul_path(data)) is not None:
-        # Named like the views' own validation errors (an InvalidInput is a 400 too).
         # Imported here: common.errors imports DRF's views, which import this parser.
         from common.errors import InvalidInput
 

@@ -1,8 +1,4 @@
-"""Permissions: reading needs the model's ``view`` permission; superusers have all.
-
-A refusal names what is missing (``{"error": ..., "errors": {"permissions": [...]}}``),
-so an integrator knows which permission to ask for.
-"""
+"""Permissions: reading needs the model's ``view`` permission; a 403 names what is missing."""
 
 from rest_framework.permissions import BasePermission
 
@@ -27,11 +23,7 @@ def require_perms(user, perms, *, what: str, errors: dict | None = None) -> None
 
 
 class ModelViewPermission(BasePermission):
-    """Authenticated, and allowed to view the view's model (``permission_model``).
-
-    A view can name other permissions in ``required_perms`` (e.g. the history write,
-    which answers with the user's profile: the write and ``users.view_user``).
-    """
+    """Authenticated, with the view's model's ``view`` permission, or ``required_perms``."""
 
     def has_permission(self, request, view) -> bool:
         user = request.user

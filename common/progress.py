@@ -1,8 +1,4 @@
-"""Progress bars for long commands, shown only on a terminal.
-
-A bar redraws its line with ``\\r``: in a log file, a pipe or a CI job that is clutter,
-so ``progress_bar`` is disabled unless its stream is a terminal (``isatty``).
-"""
+"""Progress bars for long commands, shown only on a terminal (elsewhere ``\\r`` is clutter)."""
 
 from __future__ import annotations
 

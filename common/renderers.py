@@ -11,10 +11,7 @@ from rest_framework.response import Response
 
 
 def money_json(value: Decimal) -> orjson.Fragment:
-    """A Decimal as an exact JSON number, never a float, with at least one decimal digit.
-
-    ``Decimal("255000.00")`` -> ``255000.0``; ``Decimal("150000.50")`` -> ``150000.5``.
-    """
+    """A Decimal as an exact JSON number, at least one decimal: ``255000.00`` -> ``255000.0``."""
     text = f"{value:f}"
     if text[-1] == "0" and "." in text:  # ordered so that most amounts take one test
         text = text.rstrip("0")
@@ -62,12 +59,8 @@ _JSON_ACCEPTS = frozenset({"*/*", "application/json", "application/*"})
 
 
 class JSONContentNegotiation(DefaultContentNegotiation):
-    """DRF's content negotiation, answered at once when the client accepts JSON.
-
-    Ranking ``Accept`` media types cost more than rendering a user's detail. A
-    ``?format=`` other than ``json`` is a 400 that says so (DRF's is a bare 404); any
-    other ``Accept`` goes DRF's full way, with its 406.
-    """
+    """DRF's negotiation, answered at once when the client accepts JSON (ranking costs more
+    than rendering a detail); a ``?format=`` other than json is a 400, not DRF's bare 404."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         if len(renderers) == 1 and renderers[0].media_type == "application/json":

@@ -21,11 +21,8 @@ class BsaleRouter(SimpleRouter):
         )
 
     def register_actions(self, prefix: str, viewset, basename: str) -> None:
-        """Another app's action-only viewset under a registered prefix and basename.
-
-        The URLs and their names are those the actions would have on the resource's own
-        viewset (``user-sales``), and the resource's app need not import the other app.
-        """
+        """Another app's action-only viewset under a registered prefix: the same URLs and
+        names as on the resource's own viewset, with no import of the other app."""
         self.registry.append((prefix, viewset, basename))
         if hasattr(self, "_urls"):
             del self._urls

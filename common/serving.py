@@ -1,9 +1,5 @@
-"""Where gunicorn serves (``GUNICORN_BIND``), for ``make run``'s check and banner.
-
-``make run`` checks the address before starting gunicorn: a taken port is reported at
-once, with how to choose another, instead of gunicorn's five retries and a banner that
-claimed to serve. The banner and ``setup_demo`` print the real address from here.
-Imports nothing from Django (``config/gunicorn.py`` uses it too).
+"""Where gunicorn serves (``GUNICORN_BIND``): ``make run`` reports a taken port at once, and
+the banner prints the real address. Imports nothing from Django (config/gunicorn.py).
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
-"""Request rate limit like Bsale's: 3,000 requests per 300 seconds per client by default.
-
-``API_THROTTLE_RATE`` (e.g. ``3000/300s``, ``100/m``, ``5000/1h``) sets it. The
-counters live in Django's default cache: Redis when ``REDIS_URL`` is set, so every
-gunicorn worker and every machine shares them; local memory otherwise (one process).
-
-The window slides: the count of the previous fixed window is weighted by how much of
-it still overlaps the last ``duration`` seconds, plus the count of the current one.
-That needs two counters per client and one atomic ``INCR`` per request, sent to Redis
-with the read of the previous window's counter in one round trip
-(``common.cache.RedisCache.get_many_and_count``). No list of timestamps:
-``SimpleRateThrottle``'s history list would be 3,000 floats read and written back for
-every request, and two workers writing it at once lose counts.
+"""Request rate limit like Bsale's (``API_THROTTLE_RATE``, default 3000/300s per client),
+and the login doors' limits. Counters in the default cache (Redis: shared by workers); a
+sliding window from two counters and one atomic ``INCR``, the previous window's count
+weighted by its overlap (``SimpleRateThrottle``'s timestamp list loses concurrent counts).
 """
 
 from __future__ import annotations
@@ -57,8 +48,7 @@ def parse_rate(rate: str | None) -> tuple[int | None, int | None]:
 
 
 class RateCount:
-    """One request counted in its client's current window: two counters, and where it is
-    in the window (see the module's docstring)."""
+    """One request counted in its client's current window (see the module's docstring)."""
 
     def __init__(self, key: str, now: float, duration: int) -> None:
         window = int(now // duration)
@@ -70,7 +60,6 @@ class RateCount:
         self.counts: tuple[int, int] | None = None  # (current, previous) once counted
 
     def count(self, cache) -> tuple[int, int]:
-        """Counted (unless already done): the (current, previous) windows' counts."""
         if self.counts is None:
             if hasattr(cache, "get_many_and_count"):  # Redis: one round trip
                 _, current, previous = cache.get_many_and_count(
@@ -85,13 +74,9 @@ class RateCount:
 
 
 class ApiRateThrottle(SimpleRateThrottle):
-    """Per client: the authenticated user's id, or the client IP for anonymous requests.
-
-    The client IP is ``REMOTE_ADDR`` unless ``NUM_PROXIES`` says how many proxies in front
-    append to ``X-Forwarded-For`` (DRF's ``get_ident``). If the cache is unreachable the
-    request is let through (and logged): the limit protects the service, it must not be
-    what takes it down.
-    """
+    """Per client: the user's id, or the client IP (DRF's ``get_ident``) when anonymous.
+    An unreachable cache lets requests through, logged: the limit must not take the
+    service down."""
 
     scope = "api"
     cache = default_cache
@@ -99,8 +84,7 @@ class ApiRateThrottle(SimpleRateThrottle):
     _wait: float | None = None
 
     def get_rate(self):
-        # Read at request time (DRF's class attribute is frozen at import), so a settings
-        # override in a test or a reload applies.
+        # At request time: DRF's class attribute is frozen at import.
         try:
             return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
         except KeyError:
@@ -124,11 +108,9 @@ class ApiRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        # An anonymous request is counted against its address here; a refusal of it later
-        # (a failed login's 401) is not counted twice (allow_refusal).
+        # Counted against its address here: a later refusal is not counted twice.
         request.address_counted = key.endswith(f"ip:{self.get_ident(request)}")
-        # Authentication may have counted this request already, in its own round trip to
-        # the cache (common.authentication).
+        # Authentication may have counted it already, in its own cache round trip.
         counted = getattr(request, "rate_count", None)
         if counted is None or counted.key != key:
             counted = RateCount(key, self.timer(), self.duration)
@@ -140,8 +122,7 @@ class ApiRateThrottle(SimpleRateThrottle):
 
     @classmethod
     def count_ahead(cls, user_pk) -> RateCount | None:
-        """The count of an authenticated client's request, for authentication to send with
-        its own cache round trip; None when there is no limit."""
+        """The count for authentication to send in its own round trip; None: no limit."""
         throttle = cls()
         if throttle.rate is None:
             return None
@@ -149,8 +130,7 @@ class ApiRateThrottle(SimpleRateThrottle):
         return RateCount(key, throttle.timer(), throttle.duration)
 
     def allow_refusal(self, request) -> bool:
-        """Counts a request refused for authentication or permission (401/403) against
-        its client ADDRESS (whoever it claims to be): False once over the limit."""
+        """Counts a 401/403 against the client ADDRESS: False once over the limit."""
         self._wait = None
         if self.rate is None or getattr(request, "address_counted", False):
             return True
@@ -179,11 +159,9 @@ class ApiRateThrottle(SimpleRateThrottle):
         """Seconds until ``previous * weight + current + 1 <= limit`` (no new requests)."""
         room = limit - 1 - current
         if room >= 0 and previous > 0:
-            # Still in this window, once the previous window's weight has decayed enough.
             at = duration * (1 - room / previous)
             if at < duration:
                 return max(at - elapsed, 0.0)
-        # In the next window, the current count becomes the decaying previous one.
         wait = duration - elapsed
         if current > limit - 1 and current > 0:
             wait += duration * (1 - (limit - 1) / current)
@@ -194,8 +172,6 @@ class ApiRateThrottle(SimpleRateThrottle):
 
     timer = staticmethod(time.time)
 
-
-# --- Login doors ---------------------------------------------------------------------------
 
 # No real password is longer; hashing a longer one only costs CPU.
 PASSWORD_MAX_LENGTH = 4096
@@ -209,12 +185,8 @@ def username_max_length() -> int:
 
 
 def unusable_credentials(username, password) -> str | None:
-    """Why these credentials cannot belong to any account, or None.
-
-    A username longer than the column or holding a NUL (which PostgreSQL refuses in
-    text) can match nobody: it is refused before django-axes records it and before any
-    backend looks it up or hashes a password for it.
-    """
+    """Why these credentials cannot belong to any account (too long, a NUL), or None:
+    refused before django-axes records them and before any password is hashed."""
     if not isinstance(username, str) or not username:
         return "no username"
     if "\x00" in username or (isinstance(password, str) and "\x00" in password):
@@ -227,8 +199,7 @@ def unusable_credentials(username, password) -> str | None:
 
 
 def axes_username(request, credentials=None) -> str | None:
-    """The username django-axes records and counts (``AXES_USERNAME_CALLABLE``): the one
-    given, without NUL and cut to its column, so no hostile value reaches the database."""
+    """``AXES_USERNAME_CALLABLE``: the username without NUL, cut to axes' column."""
     if credentials:
         username = credentials.get("username")
     else:
@@ -240,14 +211,9 @@ def axes_username(request, credentials=None) -> str | None:
 
 
 class AddressLoginLimit:
-    """Failed logins per client address, whatever the usernames: ``LOGIN_FAILURE_RATE``.
-
-    django-axes locks a (username, address) pair; an address spraying a new username on
-    every try never meets that lock, and every try costs a password hash (~0.4 s of CPU
-    with production's hasher). Failures are counted per address in the shared cache
-    (Redis in production: every worker and host), in the same sliding window as the API
-    rate limit; once over, ``LoginLockoutBackend`` refuses before any hashing.
-    """
+    """Failed logins per client address, whatever the usernames (``LOGIN_FAILURE_RATE``):
+    axes locks (username, address) pairs, which an address spraying usernames never
+    meets while each try costs a password hash (docs/security.md)."""
 
     key_format = "login-failures:ip:%s"
 
@@ -297,12 +263,8 @@ def _client_address(request) -> str | None:
 
 
 def _count_failed_login(sender, credentials=None, request=None, **kwargs):
-    """Every failed login through ``authenticate()`` (all doors) counts for its address.
-
-    Connected when this module is imported, which ``authenticate()`` does (to load
-    ``LoginLockoutBackend``) before it can send the signal. Attempts the limit itself
-    refused are not counted: an address that stops trying is let in again.
-    """
+    """Every failed ``authenticate()`` counts for its address, except those the limit
+    itself refused (an address that stops trying is let in again)."""
     request = _django_request(request)
     if request is None or getattr(request, "login_retry_after", None):
         return
@@ -313,19 +275,8 @@ user_login_failed.connect(_count_failed_login, dispatch_uid="common.throttling.a
 
 
 class LoginLockoutBackend(AxesStandaloneBackend):
-    """django-axes' lockout check, first in ``AUTHENTICATION_BACKENDS``.
-
-    Every HTTP login in this project passes the request (the admin, ``/api/token/``,
-    ``/oauth2/token``; tests/test_security.py proves each is locked out). A call
-    without a request is no HTTP login (a shell, a command, the test client's
-    ``login()``): axes cannot tell whom to count, so it is not checked here, instead
-    of failing with axes' ``AxesBackendRequestParameterRequired``.
-
-    A locked-out login gets a 429 with ``Retry-After`` (``login_lockout_response``).
-    Before axes' check, two cheaper refusals that stop every backend (no password is
-    hashed): an address over its failed-login limit (``AddressLoginLimit``), and
-    credentials that cannot belong to any account (``unusable_credentials``).
-    """
+    """django-axes' lockout check (a 429), after two refusals that hash no password: an
+    address over its limit, unusable credentials. Without a request nothing is checked."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
@@ -333,14 +284,12 @@ class LoginLockoutBackend(AxesStandaloneBackend):
         request = _django_request(request)  # simplejwt passes DRF's Request
         retry_after = AddressLoginLimit().retry_after(_client_address(request))
         if retry_after is not None:
-            # Too many failures from this address: refused before any lookup or hashing,
-            # answered 429 by axes' middleware (common.middleware.login_lockout_response).
+            # Answered 429 by common.middleware.login_lockout_response.
             request.login_retry_after = retry_after
             request.axes_locked_out = True
             raise PermissionDenied("Too many failed logins from this address.")
         if unusable_credentials(username, password):
-            # Stops every backend (Django's authenticate() catches it): no lookup, no
-            # hashing; the failure is still signalled, so django-axes counts it.
+            # Stops every backend; the failure is still signalled, so axes counts it.
             raise PermissionDenied("Unusable credentials.")
         try:
             return super().authenticate(request, username=username, password=password, **kwargs)

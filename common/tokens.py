@@ -1,9 +1,5 @@
-"""simplejwt's tokens and token endpoints, with the API's own rules for who may use one.
-
-- A token whose time claim no date can hold (``exp=1e20``) is invalid (401), not a 500.
-- ``/api/token/refresh/`` and ``/api/token/verify/`` refuse (401) a token whose user is
-  gone, inactive or has changed password since it was issued: the same checks, the same
-  code (``BsaleJWTAuthentication.get_user``), as every API request makes.
+"""simplejwt's tokens and endpoints with the API's rules: an impossible time claim is a 401,
+and refresh/verify check the user as every request does (exists, active, same password).
 """
 
 from __future__ import annotations

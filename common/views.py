@@ -9,19 +9,9 @@ from django.views.decorators.http import require_GET
 
 
 class ReleasesResponseMixin:
-    """Lets each response, and its request's parsed body, be freed as soon as sent.
-
-    DRF keeps a view's response on the view (``self.response``) while the view and its
-    request point at each other (``parser_context``, which also holds the request
-    itself), and a rendered ``Response`` keeps itself in its own ``renderer_context``:
-    reference cycles, so every response, with its data and its body, and every
-    request's parsed body stayed in memory until Python's cyclic garbage collector ran
-    (encode/django-rest-framework#5826), which for objects that got old during their
-    request is seldom. For the sales summary (~360 KB of JSON and its data per request)
-    a worker held tens of MB of dead responses, and the fragmented heap kept raising
-    its peak RSS (``make bench``'s memory check). Django's own request object stays in
-    cycles of its own (sessions, messages, ``auser``); it is small.
-    """
+    """Breaks DRF's reference cycles (view <-> request, a response in its own context) so
+    each response and parsed body is freed as soon as sent, not at the next cyclic GC
+    (docs/performance.md)."""
 
     def dispatch(self, request, *args, **kwargs):
         response = super().dispatch(request, *args, **kwargs)
@@ -33,8 +23,6 @@ class ReleasesResponseMixin:
 
 
 def _forget_renderer_context(response) -> None:
-    # Rendered once and for all: DRF's context (the view, the request and the response
-    # itself) has no further use.
     response.renderer_context = None
 
 
@@ -68,15 +56,13 @@ def healthz(request):
 
 @require_GET
 def home(request):
-    """``/``: where the admin's "View site" leads: links to the back office, the API
-    docs, the schema and the health check (a page for people; the API lives under /v1/)."""
+    """``/``, the admin's "View site": links to the back office, API docs and health check."""
     return render(request, "home.html")
 
 
 @require_GET
 def favicon(request):
-    """Browsers ask every page's host for ``/favicon.ico``: an empty answer, cached for a
-    day, instead of a 404 logged as a warning on every admin visit."""
+    """An empty, cached answer instead of a 404 logged on every admin visit."""
     response = HttpResponse(status=204)
     response["Cache-Control"] = "public, max-age=86400"
     return response

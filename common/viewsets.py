@@ -1,11 +1,12 @@
-"""The base of every Bsale resource: list, detail and count, through common.bsale."""
+"""The base of every Bsale resource: list, detail and count, through common.bsale.payloads."""
 
 import functools
 
 from rest_framework import viewsets
 from rest_framework.decorators import action
 
-from common.bsale import Resource, detail_payload, list_payload
+from common.bsale.payloads import detail_payload, list_payload
+from common.bsale.resources import Resource
 from common.filters import filter_or_400
 from common.renderers import json_response
 from common.routers import ID_PATTERN
@@ -18,16 +19,13 @@ def _authenticators(classes: tuple[type, ...]) -> tuple:
 
 
 class ApiViewSet(ReleasesResponseMixin, viewsets.GenericViewSet):
-    """The base of the /v1/ viewsets; alone, for viewsets of extra actions only.
-
-    Another app can add actions under a resource's prefix (``/v1/users/{id}/sales``) with a
-    viewset of its own registered on the same prefix: no import of the resource's app views.
-    """
+    """The base of the /v1/ viewsets; alone, for another app's actions under a resource's
+    prefix (``/v1/users/{id}/sales``, ``BsaleRouter.register_actions``)."""
 
     lookup_value_regex = ID_PATTERN  # what BsaleRouter matches anyway
 
     def get_authenticators(self):
-        # DRF makes them anew for every request; they keep no state, so once per process.
+        # Stateless: once per process, not per request.
         return _authenticators(tuple(self.authentication_classes))
 
 
@@ -42,11 +40,8 @@ class BsaleViewSet(ApiViewSet):
     filterset_class = None
 
     def base_queryset(self):
-        """``get_queryset()`` (a selector), built once per viewset; a fresh copy per call.
-
-        Resolving and validating ``order_by("id")`` costs a detail request more than its
-        lookup in the database's cache. The copy (``.all()``) is new and unevaluated.
-        """
+        """``get_queryset()`` built once per viewset (resolving it costs a detail more than
+        its lookup); a fresh, unevaluated copy per call."""
         built = type(self).__dict__.get("_built_queryset")
         if built is None:
             built = self.get_queryset()

@@ -17,8 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.errors import InvalidInput, NotFound, invalid_message
+from sales import history_sql
 from sales.models import SalesHistoryEntry
-from sales.resources import json_number_sql
 from sales.services import parse_history, parse_user_uuid, safe_name, sales_history_update
 from users.models import AuditEntry, User
 
@@ -84,48 +84,6 @@ def leancore_history(user_pk: int) -> list[dict[str, Any]]:
     ]
 
 
-def _history_json_sql(connection) -> str:
-    """PostgreSQL: the user's history as the JSON text of Leancore's list, in one value.
-
-    The same entries, order and values as ``leancore_history`` (tests/users/
-    test_leancore_history_json.py compares them): sorted by fecha, then nit and emc in
-    code point order (``COLLATE "C"``, as Python compares strings); ``monto`` written as
-    the renderer writes a Decimal; ``fecha`` as ``isoformat()`` in the configured time
-    zone: microseconds only when not zero, the offset as +HH:MM (and :SS when it has
-    seconds, as local mean times do). For the largest history (the per-user bound) the
-    database writes it in a fraction of the time Python takes to load and format each
-    row (docs/history.md).
-    """
-    table = connection.ops.quote_name(SalesHistoryEntry._meta.db_table)
-    # The local time and its UTC offset (seconds) computed once per row (LATERAL): a
-    # named zone's conversion costs more than the rest of the row's text.
-    fecha = (
-        "to_char(l.loc, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        " || CASE WHEN EXTRACT(MICROSECONDS FROM l.loc)::int %% 1000000 <> 0"
-        " THEN '.' || to_char(l.loc, 'US') ELSE '' END"
-        " || CASE WHEN o.off < 0 THEN '-' ELSE '+' END"
-        " || lpad((abs(o.off) / 3600)::text, 2, '0')"
-        " || ':' || lpad((abs(o.off) %% 3600 / 60)::text, 2, '0')"
-        " || CASE WHEN abs(o.off) %% 60 <> 0"
-        " THEN ':' || lpad((abs(o.off) %% 60)::text, 2, '0') ELSE '' END"
-    )
-    entry = (
-        """'{"nit":' || to_json(h.nit)::text"""
-        f""" || ',"monto":' || {json_number_sql("trim_scale(h.amount)")}"""
-        f""" || ',"fecha":"' || {fecha}"""
-        """ || '","emc":' || to_json(h.emc)::text || '}'"""
-    )
-    return (
-        f"SELECT '[' || COALESCE(string_agg({entry}, ','"
-        " ORDER BY h.date, h.nit COLLATE \"C\", h.emc COLLATE \"C\"), '') || ']'"
-        f" FROM {table} h"
-        " CROSS JOIN LATERAL (SELECT h.date AT TIME ZONE %(tz)s AS loc) l"
-        " CROSS JOIN LATERAL (SELECT EXTRACT(EPOCH FROM l.loc - (h.date AT TIME ZONE 'UTC'))::int"
-        " AS off) o"
-        " WHERE h.user_id = %(user)s"
-    )
-
-
 _HISTORY_JSON_SQL: dict[str, str] = {}
 
 
@@ -137,7 +95,7 @@ def leancore_history_json(user_pk: int) -> orjson.Fragment | list[dict[str, Any]
         return leancore_history(user_pk)
     sql = _HISTORY_JSON_SQL.get(connection.alias)
     if sql is None:
-        sql = _HISTORY_JSON_SQL[connection.alias] = _history_json_sql(connection)
+        sql = _HISTORY_JSON_SQL[connection.alias] = history_sql.history_json_sql(connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, {"tz": timezone.get_default_timezone_name(), "user": user_pk})
         (text,) = cursor.fetchone()

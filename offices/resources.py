@@ -1,6 +1,6 @@
 """The Bsale representation of an office."""
 
-from common.bsale import STATE, Attr, Resource, flag
+from common.bsale.resources import STATE, Attr, Resource, flag
 
 OFFICE_RESOURCE = Resource(
     name="offices",

@@ -5,7 +5,7 @@ import datetime as dt
 import orjson
 from django.db import connection
 
-from common.bsale import (
+from common.bsale.resources import (
     INTEGER,
     STATE,
     Attr,
@@ -17,13 +17,9 @@ from common.bsale import (
 )
 from common.renderers import money_json
 from sales.models import DocumentUse
-from sales.selectors import (
-    ZERO,
-    SalesSummary,
-    raw_sales_summary,
-    sales_summary,
-    seller_order,
-    sellers_join_sql,
+from sales.selectors import ZERO, SalesSummary, raw_sales_summary, sales_summary, seller_order
+from sales.summary_sql import (
+    summary_json_sql,
     summary_per_seller_sql,
     summary_per_seller_totals_sql,
 )
@@ -104,43 +100,6 @@ def sales_summary_payload(summary: SalesSummary, base_url: str) -> dict:
     }
 
 
-def json_number_sql(expression: str) -> str:
-    """SQL for a numeric's text as ``money_json`` writes it: ``255000.00`` -> ``255000.0``,
-    ``150000.50`` -> ``150000.5`` (``expression`` already passed through ``trim_scale``)."""
-    return (
-        f"CASE WHEN scale({expression}) = 0 THEN {expression}::text || '.0'"
-        f" ELSE {expression}::text END"
-    )
-
-
-def _summary_json_sql(per_seller: str) -> str:
-    """PostgreSQL: each seller's Bsale object as JSON text, and the total, in one query.
-
-    The aggregate is ``sales_summary``'s, with sales minus returns summed at once
-    (``signed``); then the database writes each seller's object (names escaped by
-    ``to_json``, amounts exact) instead of handing over three numerics per seller for
-    Python to parse, subtract, format and serialize again. Parameters: the users' URL
-    prefix (JSON-escaped) and the date query string, in this order: prefix, prefix,
-    dates, prefix, dates; then the aggregate's own.
-    """
-    first, last, join = sellers_join_sql()
-    obj = (
-        """'{"href":"' || %s || s.seller || '.json","id":' || s.seller"""
-        f""" || ',"fullName":' || to_json(btrim({first} || ' ' || {last}))::text"""
-        f""" || ',"subtotal":' || {json_number_sql("s.subtotal")}"""
-        f""" || ',"taxSubtotal":' || {json_number_sql("s.tax")}"""
-        """ || ',"sales":{"href":"' || %s || s.seller || '/sales.json' || %s"""
-        """ || '"},"returns":{"href":"' || %s || s.seller || '/returns.json'"""
-        """ || %s || '"}}'"""
-    )
-    return (
-        f"SELECT {first}, {last}, s.seller, {obj}, {json_number_sql('s.total')} FROM ("
-        "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax,"
-        f" trim_scale(SUM(subtotal) OVER ()) AS total FROM ({per_seller}) p"
-        f") s{join}"
-    )
-
-
 def sales_summary_json(
     *,
     start: dt.date,
@@ -151,8 +110,8 @@ def sales_summary_json(
 ) -> tuple[dict, int]:
     """Bsale's ``sales_summary.json`` body and its number of sellers, ready to render.
 
-    On PostgreSQL the database writes the sellers' JSON (``_summary_json_sql``) and this
-    only sorts it; elsewhere it is ``sales_summary_payload``. Same bytes either way, in
+    On PostgreSQL the database writes the sellers' JSON (``summary_sql.summary_json_sql``)
+    and this only sorts it; elsewhere it is ``sales_summary_payload``. Same bytes either way, in
     the same order (tests/sales/test_api_sales_summary.py checks both against each other).
     Summed from the sales totals; ``raw``: from the documents (the tests' oracle, and the
     bench's "SQL alone" reference).
@@ -164,7 +123,7 @@ def sales_summary_json(
     first, last = date_to_unix(start), date_to_unix(end)
     per_seller_sql = summary_per_seller_sql if raw else summary_per_seller_totals_sql
     per_seller, params = per_seller_sql(start, end, user_id, signed=True)
-    sql = _summary_json_sql(per_seller)
+    sql = summary_json_sql(per_seller)
     prefix = orjson.dumps(f"{base_url}/v1/users/").decode()[1:-1]
     dates = f"?startdate={first}&enddate={last}"
     outer = [prefix, prefix, dates, prefix, dates]

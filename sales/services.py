@@ -26,6 +26,7 @@ from common import bsale_values as bv
 from common.errors import InvalidInput, invalid_message
 from common.money import checked_money
 from common.upsert import UpsertResult, upsert_rows
+from sales import history_sql
 from sales.models import Document, DocumentType, DocumentUse, SalesHistoryEntry
 from users.models import AuditEntry, User
 from users.services import audit_record
@@ -37,8 +38,6 @@ DEFAULT_MAX_ENTRIES_PER_USER = 20_000
 NIT_MAX_LENGTH = SalesHistoryEntry._meta.get_field("nit").max_length
 EMC_MAX_LENGTH = SalesHistoryEntry._meta.get_field("emc").max_length
 ENTRY_KEYS = ("nit", "monto", "fecha", "emc")
-# Rows per INSERT ... ON CONFLICT statement (SQLite lowers it to its 999-parameter limit).
-UPSERT_BATCH_SIZE = 2000
 # Primary keys per DELETE ... WHERE id IN (...) when ``replace`` removes old entries.
 DELETE_BATCH_SIZE = 10_000
 
@@ -269,16 +268,9 @@ def _existing_history(
     rows = SalesHistoryEntry.objects.filter(user_id=user.pk)
     connection = connections[router.db_for_read(SalesHistoryEntry)]
     if entries is not None and connection.vendor == "postgresql":
-        meta = SalesHistoryEntry._meta
-        quote = connection.ops.quote_name
-        table = quote(meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT h.id, h.nit, h.date, h.emc, h.amount, c.n FROM"
-                f" (SELECT COUNT(*) AS n FROM {table} WHERE user_id = %s) c LEFT JOIN"
-                f" ({table} h JOIN unnest(%s::text[], %s::timestamptz[], %s::text[])"
-                " AS e(nit, date, emc) ON h.nit = e.nit AND h.date = e.date AND h.emc = e.emc"
-                " AND h.user_id = %s) ON true",
+                history_sql.matching_entries_sql(connection),
                 [
                     user.pk,
                     [entry.nit for entry in entries],
@@ -393,7 +385,7 @@ def sales_history_update(
     Returns the counts of created, updated, deleted and unchanged entries.
 
     Queries: the lock, one read of the user's history, one upsert per
-    ``UPSERT_BATCH_SIZE`` changed entries, one delete per ``DELETE_BATCH_SIZE`` removed
+    ``history_sql.UPSERT_BATCH_SIZE`` changed entries, one delete per ``DELETE_BATCH_SIZE`` removed
     ones, and the audit row when something changed.
     """
     _check_no_duplicates(entries)
@@ -408,7 +400,7 @@ def sales_history_update(
         SalesHistoryEntry.objects.filter(pk__in=batch).delete()
 
     if plan.upserts:
-        _upsert(user_pk=user.pk, entries=plan.upserts, now=timezone.now())
+        history_sql.upsert(user_pk=user.pk, entries=plan.upserts, now=timezone.now())
 
     if plan.upserts or plan.stale:
         audit_record(
@@ -535,104 +527,6 @@ def history_entries_edit(
         before=[_entry_audit(entry) for entry in before],
         after=[_entry_audit(entry) for entry in saved],
     )
-
-
-class _HistoryUpsert:
-    """``INSERT ... ON CONFLICT (user, nit, date, emc) DO UPDATE SET amount, updated_at``
-    for one database: what ``bulk_create(update_conflicts=True)`` sends, written once.
-
-    ``bulk_create`` builds a model instance per entry and walks every field of each to
-    compile the statement; for 100 entries that costs more than the database's whole
-    work on them. On PostgreSQL the rows travel as four arrays (``unnest``): one short
-    statement whatever the number of rows, which PostgreSQL parses and plans in a
-    fraction of the time of a 700-parameter ``VALUES`` list (docs/performance.md). Elsewhere (SQLite) it is a ``VALUES`` list whose values the
-    fields prepare themselves (``get_db_prep_save``), as the ORM would.
-    """
-
-    COLUMNS = ("user", "nit", "amount", "date", "emc", "created_at", "updated_at")
-    UNIQUE = ("user", "nit", "date", "emc")
-    UPDATED = ("amount", "updated_at")
-
-    def __init__(self, connection) -> None:
-        meta = SalesHistoryEntry._meta
-        quote = connection.ops.quote_name
-
-        def column(name: str) -> str:
-            return quote(meta.get_field(name).column)
-
-        self.amount_field = meta.get_field("amount")
-        self.date_field = meta.get_field("date")
-        self.unnest = connection.vendor == "postgresql"
-        insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(column, self.COLUMNS))}) "
-        updates = ", ".join(f"{column(n)} = EXCLUDED.{column(n)}" for n in self.UPDATED)
-        on_conflict = (
-            f" ON CONFLICT ({', '.join(map(column, self.UNIQUE))}) DO UPDATE SET {updates}"
-        )
-        if self.unnest:
-            # The arrays' types are the columns' own (varchar -> text is implicit).
-            self.sql = (
-                f"{insert}SELECT %s, e.nit, e.amount, e.date, e.emc, %s, %s FROM unnest("
-                "%s::text[], %s::numeric[], %s::timestamptz[], %s::text[]"
-                f") AS e(nit, amount, date, emc){on_conflict}"
-            )
-        else:
-            self.prefix, self.suffix = f"{insert}VALUES ", on_conflict
-            self.row = f"({', '.join(['%s'] * len(self.COLUMNS))})"
-        self.max_rows = None
-        if connection.features.max_query_params:  # SQLite: 999 parameters per statement
-            self.max_rows = connection.features.max_query_params // len(self.COLUMNS)
-
-    def execute(self, connection, *, user_pk: int, entries: Sequence[HistoryEntryData], now):
-        batch_size = UPSERT_BATCH_SIZE
-        if self.max_rows is not None:
-            batch_size = min(batch_size, self.max_rows)
-        with connection.cursor() as cursor:
-            for batch in _batches(entries, batch_size):
-                if self.unnest:
-                    # psycopg sends Decimal and aware datetimes as they are, as the ORM does.
-                    cursor.execute(
-                        self.sql,
-                        [
-                            user_pk,
-                            now,
-                            now,
-                            [entry.nit for entry in batch],
-                            [entry.amount for entry in batch],
-                            [entry.date for entry in batch],
-                            [entry.emc for entry in batch],
-                        ],
-                    )
-                    continue
-                prep_amount = self.amount_field.get_db_prep_save
-                prep_date = self.date_field.get_db_prep_save
-                stamp = prep_date(now, connection)
-                params: list = []
-                for entry in batch:
-                    params += (
-                        user_pk,
-                        entry.nit,
-                        prep_amount(entry.amount, connection),
-                        prep_date(entry.date, connection),
-                        entry.emc,
-                        stamp,
-                        stamp,
-                    )
-                sql = f"{self.prefix}{', '.join([self.row] * len(batch))}{self.suffix}"
-                cursor.execute(sql, params)
-
-
-_upserts: dict[tuple[str, str], _HistoryUpsert] = {}
-
-
-def _upsert(*, user_pk: int, entries: Sequence[HistoryEntryData], now: datetime) -> None:
-    """Insert ``entries`` for the user, or update the amount of those that exist; one
-    statement per ``UPSERT_BATCH_SIZE`` entries (fewer on SQLite)."""
-    connection = connections[router.db_for_write(SalesHistoryEntry)]
-    key = (connection.alias, connection.vendor)
-    upsert = _upserts.get(key)
-    if upsert is None:
-        upsert = _upserts[key] = _HistoryUpsert(connection)
-    upsert.execute(connection, user_pk=user_pk, entries=entries, now=now)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,7 +1,10 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 
-from common.bsale import Representation, base_url, list_payload, parse_int
+from common.bsale.links import base_url
+from common.bsale.parameters import parse_int
+from common.bsale.payloads import list_payload
+from common.bsale.row_plans import Representation
 from common.dates import parse_date_range
 from common.errors import NotFound
 from common.renderers import json_response

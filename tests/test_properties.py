@@ -13,7 +13,7 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from common import bsale
+from common.bsale import parameters as bsale
 from common.errors import InvalidInput
 from common.renderers import money_json
 from offices.resources import OFFICE_RESOURCE

@@ -1,6 +1,6 @@
 """The Bsale representation of a user (the seed's shape, exactly)."""
 
-from common.bsale import STATE, Attr, Relation, Resource
+from common.bsale.resources import STATE, Attr, Relation, Resource
 
 
 def _state(is_active: bool) -> int:

@@ -705,7 +705,7 @@ def _history(n: int, emc: str = "Postobón") -> list[dict]:
 def _upsert_statements(n: int) -> int:
     """How many INSERT ... ON CONFLICT statements ``n`` new entries take on this database.
 
-    PostgreSQL: one per 2,000 rows (sales.services.UPSERT_BATCH_SIZE), so one for 1,000
+    PostgreSQL: one per 2,000 rows (sales.history_sql.UPSERT_BATCH_SIZE), so one for 1,000
     and for 2,000. SQLite: Django caps a statement at 999 parameters, 7 per row, so 142
     rows per statement; that is SQLite's limit, not a per-row query.
     """

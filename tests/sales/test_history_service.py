@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from common.errors import InvalidInput
-from sales import services
+from sales import history_sql, services
 from sales.models import SalesHistoryEntry
 from sales.services import (
     HistoryEntryData,
@@ -269,7 +269,7 @@ def test_replace_deletes_the_rest_in_batches(monkeypatch):
 
 @pytest.mark.django_db
 def test_upserts_in_batches(monkeypatch):
-    monkeypatch.setattr(services, "UPSERT_BATCH_SIZE", 4)
+    monkeypatch.setattr(history_sql, "UPSERT_BATCH_SIZE", 4)
     user = UserFactory()
 
     with CaptureQueriesContext(connection) as queries:

@@ -20,13 +20,8 @@ from hypothesis import strategies as st
 
 from sales.models import Document, SalesDailyTotal, SalesMonthlyTotal
 from sales.resources import sales_summary_json
-from sales.selectors import (
-    TotalsPart,
-    raw_sales_summary,
-    sales_summary,
-    sales_totals_differences,
-    totals_parts,
-)
+from sales.selectors import raw_sales_summary, sales_summary, sales_totals_differences
+from sales.summary_sql import TotalsPart, totals_parts
 from tests.admin_helpers import admin_url, form_data
 from tests.factories import (
     CreditNoteTypeFactory,

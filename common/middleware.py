@@ -283,7 +283,7 @@ def login_lockout_response(request, original_response=None, credentials=None):
     from axes.helpers import get_cool_off, get_lockout_message
 
     address_wait = getattr(request, "login_retry_after", None)
-    if address_wait is not None:  # common.throttling.AddressLoginLimit
+    if address_wait is not None:  # common.login_lockout.AddressLoginLimit
         message = "Too many failed logins from this address; retry later."
         response = JsonResponse(error_body(message), status=429)
         response["Retry-After"] = str(address_wait)

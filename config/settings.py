@@ -153,8 +153,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
-    # django-axes' lockout check first (see common/throttling.py), then the real one.
-    "common.throttling.LoginLockoutBackend",
+    # django-axes' lockout check first (see common/login_lockout.py), then the real one.
+    "common.login_lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -309,7 +309,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # key, "," lists keys that lock independently (e.g. "username,ip_address").
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # Failed logins per client address, whatever the usernames, on every login door
-# (common.throttling.AddressLoginLimit): over it, a 429 before any password is hashed.
+# (common.login_lockout.AddressLoginLimit): over it, a 429 before any password is hashed.
 # "N/Ms" like API_THROTTLE_RATE; "off" disables it (AXES_ENABLED=false does too).
 LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="30/900s").strip() or "off"
 if LOGIN_FAILURE_RATE.lower() in {"off", "none"}:
@@ -326,7 +326,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "common.middleware.login_lockout_response"
 AXES_CLIENT_IP_CALLABLE = "common.middleware.client_ip"
 # Usernames are recorded without NUL and cut to axes' column (PostgreSQL refuses both).
-AXES_USERNAME_CALLABLE = "common.throttling.axes_username"
+AXES_USERNAME_CALLABLE = "common.login_lockout.axes_username"
 
 # Lines on stderr with the request id, secrets redacted (common/logging.py): readable
 # ("plain") in development, one JSON object per line ("json") in production.

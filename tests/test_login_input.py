@@ -3,7 +3,7 @@
 PostgreSQL refuses NUL in text (psycopg raises before sending the query) and refuses a
 value longer than a varchar column when django-axes records a failed login: both were
 500s on PostgreSQL while SQLite, which checks neither, answered 401. Credentials are now
-checked before django-axes and the password backends (common.throttling), and a NUL in a
+checked before django-axes and the password backends (common.login_lockout), and a NUL in a
 URL, query string or form body is a 400 at the edge (common.middleware). These tests run
 on both databases; on PostgreSQL they fail without the fix.
 """

@@ -143,7 +143,7 @@ def _admin_login(client: Client, username: str, password: str):
 def test_lockout_settings():
     assert settings.AXES_FAILURE_LIMIT == 10
     assert dt.timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
-    assert settings.AUTHENTICATION_BACKENDS[0] == "common.throttling.LoginLockoutBackend"
+    assert settings.AUTHENTICATION_BACKENDS[0] == "common.login_lockout.LoginLockoutBackend"
     assert settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
 
 

@@ -108,3 +108,22 @@ def field_values(item: dict, parsers: dict[str, tuple[str, Any]]) -> dict:
         except ValueError as exc:
             raise ValueError(f"{key} {exc}") from None
     return values
+
+
+def model_text(model, name: str, *, required: bool = False):
+    """A ``text`` parser bounded by ``model``'s field ``name`` (its max_length)."""
+    max_length = model._meta.get_field(name).max_length or 10_000
+
+    def parse(value: Any) -> str:
+        return text(value, max_length, required=required)
+
+    return parse
+
+
+def record_values(item: dict, parsers: dict[str, tuple[str, Any]]) -> tuple[int, dict]:
+    """A Bsale object -> (its id, ``field_values``); ``ValueError`` names the bad key."""
+    try:
+        pk = positive_id(item.get("id"))
+    except ValueError as exc:
+        raise ValueError(f"id {exc}") from None
+    return pk, field_values(item, parsers)

@@ -11,26 +11,19 @@ from common import bsale_values as bv
 from common.upsert import UpsertResult, upsert_rows
 from offices.models import Office
 
-
-def _text(name: str, *, required: bool = False):
-    return partial(
-        bv.text, max_length=Office._meta.get_field(name).max_length or 10_000, required=required
-    )
-
-
 # Bsale owns every field of an office.
 OFFICE_PARSERS = {
-    "name": ("name", _text("name", required=True)),
+    "name": ("name", bv.model_text(Office, "name", required=True)),
     "description": ("description", partial(bv.text, max_length=10_000)),
-    "address": ("address", _text("address")),
-    "latitude": ("latitude", _text("latitude")),
-    "longitude": ("longitude", _text("longitude")),
+    "address": ("address", bv.model_text(Office, "address")),
+    "latitude": ("latitude", bv.model_text(Office, "latitude")),
+    "longitude": ("longitude", bv.model_text(Office, "longitude")),
     "is_virtual": ("isVirtual", lambda v: bv.flag(v or 0)),
-    "country": ("country", _text("country")),
-    "municipality": ("municipality", _text("municipality")),
-    "city": ("city", _text("city")),
-    "zip_code": ("zipCode", _text("zip_code")),
-    "cost_center": ("costCenter", _text("cost_center")),
+    "country": ("country", bv.model_text(Office, "country")),
+    "municipality": ("municipality", bv.model_text(Office, "municipality")),
+    "city": ("city", bv.model_text(Office, "city")),
+    "zip_code": ("zipCode", bv.model_text(Office, "zip_code")),
+    "cost_center": ("costCenter", bv.model_text(Office, "cost_center")),
     "state": ("state", bv.state),
 }
 OFFICE_FIELDS = list(OFFICE_PARSERS)
@@ -38,11 +31,7 @@ OFFICE_FIELDS = list(OFFICE_PARSERS)
 
 def office_values(item: dict) -> tuple[int, dict]:
     """A Bsale office object -> (id, field values); ``ValueError`` names the bad key."""
-    try:
-        pk = bv.positive_id(item.get("id"))
-    except ValueError as exc:
-        raise ValueError(f"id {exc}") from None
-    return pk, bv.field_values(item, OFFICE_PARSERS)
+    return bv.record_values(item, OFFICE_PARSERS)
 
 
 @transaction.atomic

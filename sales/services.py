@@ -597,15 +597,6 @@ def sales_totals_batches(using: str = "default") -> list[tuple[date, date]]:
 # Documents are never deleted in Bsale (they are voided: state 1), so neither here.
 
 
-def _text_of(model, name: str, *, required: bool = False):
-    max_length = model._meta.get_field(name).max_length
-
-    def parse(value):
-        return bv.text(value, max_length, required=required)
-
-    return parse
-
-
 def _use(value) -> int:
     number = bv.integer(value)
     if number not in DocumentUse.values:
@@ -625,8 +616,8 @@ def _required_id(value):
 
 
 DOCUMENT_TYPE_PARSERS = {
-    "name": ("name", _text_of(DocumentType, "name", required=True)),
-    "code": ("codeSii", _text_of(DocumentType, "code")),
+    "name": ("name", bv.model_text(DocumentType, "name", required=True)),
+    "code": ("codeSii", bv.model_text(DocumentType, "code")),
     "use": ("use", _use),
     "is_electronic": ("isElectronicDocument", lambda v: bv.flag(v or 0)),
     "state": ("state", bv.state),
@@ -656,21 +647,13 @@ DOCUMENT_REFERENCES = {
 }
 
 
-def _values(item: dict, parsers: dict) -> tuple[int, dict]:
-    try:
-        pk = bv.positive_id(item.get("id"))
-    except ValueError as exc:
-        raise ValueError(f"id {exc}") from None
-    return pk, bv.field_values(item, parsers)
-
-
 def document_type_values(item: dict) -> tuple[int, dict]:
-    return _values(item, DOCUMENT_TYPE_PARSERS)
+    return bv.record_values(item, DOCUMENT_TYPE_PARSERS)
 
 
 def document_values(item: dict) -> tuple[int, dict]:
     """A Bsale document object -> (id, field values); ``ValueError`` names the bad key."""
-    return _values(item, DOCUMENT_PARSERS)
+    return bv.record_values(item, DOCUMENT_PARSERS)
 
 
 @transaction.atomic

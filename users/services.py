@@ -152,19 +152,10 @@ def api_client_upsert(*, name: str, password: str | None, rotate_secret: bool) -
 BSALE_USERNAME_PREFIX = "bsale-"
 
 
-def _user_text(name: str):
-    max_length = User._meta.get_field(name).max_length
-
-    def parse(value):
-        return bv.text(value, max_length)
-
-    return parse
-
-
 USER_PARSERS = {
-    "first_name": ("firstName", _user_text("first_name")),
-    "last_name": ("lastName", _user_text("last_name")),
-    "email": ("email", _user_text("email")),
+    "first_name": ("firstName", bv.model_text(User, "first_name")),
+    "last_name": ("lastName", bv.model_text(User, "last_name")),
+    "email": ("email", bv.model_text(User, "email")),
     "is_active": ("state", lambda value: bv.state(value) == 0),
     "office_id": ("office", bv.relation_id),
 }
@@ -173,11 +164,7 @@ USER_FIELDS = list(USER_PARSERS)
 
 def user_values(item: dict) -> tuple[int, dict]:
     """A Bsale user object -> (id, the fields Bsale owns); ``ValueError`` names the bad key."""
-    try:
-        pk = bv.positive_id(item.get("id"))
-    except ValueError as exc:
-        raise ValueError(f"id {exc}") from None
-    return pk, bv.field_values(item, USER_PARSERS)
+    return bv.record_values(item, USER_PARSERS)
 
 
 def _new_bsale_user(pk: int, values: dict) -> dict:

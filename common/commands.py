@@ -26,26 +26,23 @@ class HelpFormatter(DjangoHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def non_negative_int(text: str) -> int:
-    """An argparse type: a whole number, 0 or more (``--users -5`` says so)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+def _whole_number_at_least(minimum: int):
+    """An argparse type: a whole number, ``minimum`` or more (``--users -5`` says so)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
+non_negative_int = _whole_number_at_least(0)
+positive_int = _whole_number_at_least(1)
 
 
 class Command(BaseCommand):

@@ -250,3 +250,54 @@ class SalesMonthlyTotal(SalesTotal):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} seller {self.seller_id} type {self.document_type_id}"
+
+
+class SellerSalesTotal(models.Model):
+    """A seller's counted sales and returns (all offices and types together): what the
+    unfiltered sales summary reads, one row per seller and period instead of one per
+    office and type.
+
+    Kept by the same triggers as ``SalesTotal`` (sales/totals_sql.py); a document type
+    whose ``use`` changes has its sellers' rows summed again from the per-type totals.
+    Only documents whose type's use is sale (0) or return (1) are in them.
+    """
+
+    seller_id = models.BigIntegerField(_("seller"))
+    sales_total_cents = models.BigIntegerField(_("sales total (cents)"), default=0)
+    sales_net_cents = models.BigIntegerField(_("sales net (cents)"), default=0)
+    sales_tax_cents = models.BigIntegerField(_("sales tax (cents)"), default=0)
+    returns_total_cents = models.BigIntegerField(_("returns total (cents)"), default=0)
+    returns_net_cents = models.BigIntegerField(_("returns net (cents)"), default=0)
+    returns_tax_cents = models.BigIntegerField(_("returns tax (cents)"), default=0)
+    documents = models.BigIntegerField(_("documents"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class SellerDailySalesTotal(SellerSalesTotal):
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("seller's daily sales total")
+        verbose_name_plural = _("sellers' daily sales totals")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "seller_id"], name="sales_seller_daily_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} seller {self.seller_id}"
+
+
+class SellerMonthlySalesTotal(SellerSalesTotal):
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+
+    class Meta:
+        verbose_name = _("seller's monthly sales total")
+        verbose_name_plural = _("sellers' monthly sales totals")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "seller_id"], name="sales_seller_monthly_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} seller {self.seller_id}"

@@ -24,6 +24,8 @@ from sales.models import (
     DocumentUse,
     SalesDailyTotal,
     SalesMonthlyTotal,
+    SellerDailySalesTotal,
+    SellerMonthlySalesTotal,
 )
 
 
@@ -163,44 +165,23 @@ def summary_per_seller_totals_sql(
 ) -> tuple[str, list]:
     """``summary_per_seller_sql``'s columns summed from the totals the triggers keep
     (sales/totals_sql.py), sliced by ``totals_parts``: numeric with 2 decimals on
-    PostgreSQL, integer cents on SQLite (``sales_summary`` makes them Decimals)."""
+    PostgreSQL, integer cents on SQLite (``sales_summary`` makes them Decimals).
+
+    Without an office, from the sellers' tables (one row per seller and period); with
+    one, from the per-office and per-type tables.
+    """
+    if office_id is None:
+        return _per_seller_from_seller_totals(start, end, user_id, signed=signed)
     column = "net_cents" if settings.SALES_SUMMARY_SUBTOTAL == "net" else "total_cents"
     qn = connection.ops.quote_name
     dtype = DocumentType._meta
     use = f"t.{qn(dtype.get_field('use').column)}"
-    filters, filter_params = "", []
-    if user_id is not None:
-        filters += " AND seller_id = %s"
-        filter_params.append(user_id)
-    if office_id is not None:
-        filters += " AND office_id = %s"
-        filter_params.append(office_id)
-
-    parts, params = [], []
     tables = {"month": SalesMonthlyTotal._meta.db_table, "day": SalesDailyTotal._meta.db_table}
-    for part in totals_parts(start, end):
-        # A slice taken away counts negatively: amounts and documents alike.
-        sign = "" if part.sign == 1 else "-"
-        parts.append(
-            f"SELECT seller_id, document_type_id, {sign}total_cents AS total_cents,"
-            f" {sign}net_cents AS net_cents, {sign}tax_cents AS tax_cents,"
-            f" {sign}documents AS documents FROM {qn(tables[part.table])}"
-            f" WHERE {part.table} BETWEEN %s AND %s{filters}"
-        )
-        params += [part.first, part.last, *filter_params]
-    if not parts:  # start after end: nothing, as the raw aggregate
-        parts.append(
-            "SELECT seller_id, document_type_id, total_cents, net_cents, tax_cents, documents"
-            f" FROM {qn(tables['day'])} WHERE 1 = 0"
-        )
-
-    def money(cents_sum: str) -> str:
-        if connection.vendor == "postgresql":
-            return f"CAST(COALESCE({cents_sum}, 0) / 100.0 AS NUMERIC(20, 2))"
-        return f"COALESCE({cents_sum}, 0)"
+    columns = ("document_type_id", "total_cents", "net_cents", "tax_cents", "documents")
+    union, params = _totals_union(tables, columns, start, end, user_id, office_id)
 
     def signed_sum(name: str) -> str:
-        return money(
+        return _money(
             f"SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN x.{name} ELSE -x.{name} END)"
         )
 
@@ -208,19 +189,87 @@ def summary_per_seller_totals_sql(
         amounts = f"{signed_sum(column)} AS subtotal"
     else:
         amounts = (
-            f"{money(f'SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN x.{column} END)')} AS sales,"
-            f" {money(f'SUM(CASE WHEN {use} = {int(DocumentUse.RETURN)} THEN x.{column} END)')}"
+            f"{_money(f'SUM(CASE WHEN {use} = {int(DocumentUse.SALE)} THEN x.{column} END)')}"
+            f" AS sales, {_money(f'SUM(CASE WHEN {use} = {int(DocumentUse.RETURN)} THEN x.{column} END)')}"
             " AS returns"
         )
     per_seller = (
         f"SELECT x.seller_id AS seller, {amounts}, {signed_sum('tax_cents')} AS tax"
-        f" FROM ({' UNION ALL '.join(parts)}) x"
+        f" FROM ({union}) x"
         f" INNER JOIN {qn(dtype.db_table)} t ON t.{qn(dtype.pk.column)} = x.document_type_id"
         f" WHERE {use} IN ({int(DocumentUse.SALE)}, {int(DocumentUse.RETURN)})"
         # A seller is listed when at least one counted document is left (as the raw path).
         " GROUP BY x.seller_id HAVING SUM(x.documents) > 0"
     )
     return per_seller, params
+
+
+def _per_seller_from_seller_totals(
+    start: dt.date, end: dt.date, user_id: int | None, *, signed: bool
+) -> tuple[str, list]:
+    amount = "net" if settings.SALES_SUMMARY_SUBTOTAL == "net" else "total"
+    tables = {
+        "month": SellerMonthlySalesTotal._meta.db_table,
+        "day": SellerDailySalesTotal._meta.db_table,
+    }
+    columns = (
+        f"sales_{amount}_cents",
+        f"returns_{amount}_cents",
+        "sales_tax_cents",
+        "returns_tax_cents",
+        "documents",
+    )
+    union, params = _totals_union(tables, columns, start, end, user_id, None)
+    sales, returns = f"x.sales_{amount}_cents", f"x.returns_{amount}_cents"
+    if signed:
+        amounts = f"{_money(f'SUM({sales} - {returns})')} AS subtotal"
+    else:
+        amounts = f"{_money(f'SUM({sales})')} AS sales, {_money(f'SUM({returns})')} AS returns"
+    tax = _money("SUM(x.sales_tax_cents - x.returns_tax_cents)")
+    return (
+        f"SELECT x.seller_id AS seller, {amounts}, {tax} AS tax FROM ({union}) x"
+        " GROUP BY x.seller_id HAVING SUM(x.documents) > 0"
+    ), params
+
+
+def _totals_union(
+    tables: dict[str, str],
+    columns: tuple[str, ...],
+    start: dt.date,
+    end: dt.date,
+    user_id: int | None,
+    office_id: int | None,
+) -> tuple[str, list]:
+    """[start, end] as a ``UNION ALL`` of the slices ``totals_parts`` chooses, each of
+    ``seller_id`` and ``columns`` (a slice taken away negated, ``documents`` included)."""
+    qn = connection.ops.quote_name
+    filters, filter_params = "", []
+    if user_id is not None:
+        filters += " AND seller_id = %s"
+        filter_params.append(user_id)
+    if office_id is not None:
+        filters += " AND office_id = %s"
+        filter_params.append(office_id)
+    parts, params = [], []
+    for part in totals_parts(start, end):
+        sign = "" if part.sign == 1 else "-"
+        values = ", ".join(
+            name if name == "document_type_id" else f"{sign}{name} AS {name}" for name in columns
+        )
+        parts.append(
+            f"SELECT seller_id, {values} FROM {qn(tables[part.table])}"
+            f" WHERE {part.table} BETWEEN %s AND %s{filters}"
+        )
+        params += [part.first, part.last, *filter_params]
+    if not parts:  # start after end: nothing, as the raw aggregate
+        parts.append(f"SELECT seller_id, {', '.join(columns)} FROM {qn(tables['day'])} WHERE 1 = 0")
+    return " UNION ALL ".join(parts), params
+
+
+def _money(cents_sum: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(COALESCE({cents_sum}, 0) / 100.0 AS NUMERIC(20, 2))"
+    return f"COALESCE({cents_sum}, 0)"
 
 
 def json_number_sql(expression: str) -> str:

@@ -23,11 +23,19 @@ The migration ``sales/migrations/0004_sales_totals.py`` installs ``install_sql(v
 from __future__ import annotations
 
 DOCUMENTS = "sales_document"
+TYPES = "sales_documenttype"
 DAILY = "sales_salesdailytotal"
 MONTHLY = "sales_salesmonthlytotal"
+SELLER_DAILY = "sales_sellerdailysalestotal"
+SELLER_MONTHLY = "sales_sellermonthlysalestotal"
 AMOUNTS = ("total", "net", "tax", "exempt")
-COLUMNS = "day, seller_id, office_id, document_type_id, total_cents, net_cents, tax_cents, exempt_cents, documents"
+TYPE_SUMS = (*(f"{a}_cents" for a in AMOUNTS), "documents")
+COLUMNS = f"day, seller_id, office_id, document_type_id, {', '.join(TYPE_SUMS)}"
 MONTH_COLUMNS = COLUMNS.replace("day,", "month,", 1)
+# The sellers' tables: sales (use 0) and returns (use 1) side by side, other uses left out.
+USES = (("sales", 0), ("returns", 1))
+USE_AMOUNTS = ("total", "net", "tax")
+SELLER_SUMS = (*(f"{use}_{a}_cents" for use, _ in USES for a in USE_AMOUNTS), "documents")
 TRIGGER_NAMES = (
     "sales_totals_insert",
     "sales_totals_update",
@@ -35,6 +43,7 @@ TRIGGER_NAMES = (
     "sales_totals_truncate",
     "sales_totals_update_old",
     "sales_totals_update_new",
+    "sales_seller_totals_use",
 )
 
 
@@ -76,6 +85,55 @@ def expected_monthly_sql(vendor: str) -> str:
     )
 
 
+def expected_seller_sql(vendor: str, period: str) -> str:
+    """A seller table's rows computed from the documents (``period``: "day" or "month")."""
+    date = "d.emission_date" if period == "day" else month_of(vendor, "d.emission_date")
+    sums = ", ".join(
+        f"SUM(CASE WHEN t.use = {use} THEN {cents(vendor, f'd.{a}_amount')} ELSE 0 END)"
+        for _name, use in USES
+        for a in USE_AMOUNTS
+    )
+    return (
+        f"SELECT {date} AS {period}, d.user_id AS seller_id, {sums}, COUNT(*) FROM {DOCUMENTS} d"
+        f" INNER JOIN {TYPES} t ON t.id = d.document_type_id"
+        " WHERE d.state = 0 AND d.user_id IS NOT NULL AND t.use IN (0, 1)"
+        f" GROUP BY {date}, d.user_id"
+    )
+
+
+def seller_totals_from_types_sql(period: str, where: str = "") -> str:
+    """Fill a seller table (``period``: "day" or "month") from the per-type totals of the
+    same period; ``where``: extra conditions on them (alias ``x``)."""
+    per_type, table = (DAILY, SELLER_DAILY) if period == "day" else (MONTHLY, SELLER_MONTHLY)
+    sums = ", ".join(
+        f"SUM(CASE WHEN t.use = {use} THEN x.{a}_cents ELSE 0 END)"
+        for _name, use in USES
+        for a in USE_AMOUNTS
+    )
+    return (
+        f"INSERT INTO {table} ({period}, seller_id, {', '.join(SELLER_SUMS)})"
+        f" SELECT x.{period}, x.seller_id, {sums}, SUM(x.documents) FROM {per_type} x"
+        f" INNER JOIN {TYPES} t ON t.id = x.document_type_id"
+        f" WHERE t.use IN (0, 1){where} GROUP BY x.{period}, x.seller_id"
+    )
+
+
+def _resum_sellers_of_type(row: str) -> str:
+    """A type's use changed: its sellers' rows, summed again from the per-type totals."""
+    statements = []
+    for period, per_type, table in (
+        ("day", DAILY, SELLER_DAILY),
+        ("month", MONTHLY, SELLER_MONTHLY),
+    ):
+        keys = f"SELECT {period}, seller_id FROM {per_type} WHERE document_type_id = {row}.id"
+        statements.append(f"DELETE FROM {table} WHERE ({period}, seller_id) IN ({keys});")
+        statements.append(
+            seller_totals_from_types_sql(period, f" AND (x.{period}, x.seller_id) IN ({keys})")
+            + ";"
+        )
+    return " ".join(statements)
+
+
 def monthly_from_daily_sql(vendor: str) -> str:
     """The monthly totals summed from the daily ones (the rebuild's second step)."""
     month = month_of(vendor, "day")
@@ -93,60 +151,87 @@ _KEY = "seller_id, office_id, document_type_id"
 
 
 def _pg_delta(source: str, sign: str) -> str:
-    amounts = ", ".join(f"{sign}{cents('postgresql', f'{a}_amount')} AS {a}" for a in AMOUNTS)
+    amounts = ", ".join(f"{sign}{cents('postgresql', f'{a}_amount')} AS {a}_cents" for a in AMOUNTS)
     return (
         "SELECT emission_date AS day, user_id AS seller_id, COALESCE(office_id, 0) AS office_id,"
-        f" document_type_id, {amounts}, {sign}1 AS n FROM {source}"
+        f" document_type_id, {amounts}, {sign}1 AS documents FROM {source}"
         " WHERE state = 0 AND user_id IS NOT NULL"
     )
 
 
-def _pg_upsert(table: str, period: str, period_expr: str, delta: str) -> str:
-    sums = ", ".join(f"SUM({a})" for a in AMOUNTS)
-    changed = " OR ".join(f"SUM({a}) <> 0" for a in (*AMOUNTS, "n"))
-    updates = ", ".join(
-        f"{c} = {table}.{c} + EXCLUDED.{c}"
-        for c in ("total_cents", "net_cents", "tax_cents", "exempt_cents", "documents")
+def _pg_seller_delta(delta: str) -> str:
+    amounts = ", ".join(
+        f"CASE WHEN t.use = {use} THEN x.{a}_cents ELSE 0 END AS {name}_{a}_cents"
+        for name, use in USES
+        for a in USE_AMOUNTS
     )
     return (
-        f"INSERT INTO {table} ({period}, {_KEY}, total_cents, net_cents, tax_cents,"
-        " exempt_cents, documents)"
-        f" SELECT {period_expr}, {_KEY}, {sums}, SUM(n) FROM ({delta}) delta"
-        f" GROUP BY {period_expr}, {_KEY} HAVING {changed}"
-        f" ON CONFLICT ({period}, {_KEY}) DO UPDATE SET {updates};"
+        f"SELECT x.day, x.seller_id, {amounts}, x.documents FROM ({delta}) x"
+        f" INNER JOIN {TYPES} t ON t.id = x.document_type_id WHERE t.use IN (0, 1)"
     )
 
 
-def _pg_drop_empty(table: str, period: str, period_expr: str) -> str:
+def _pg_upsert(table: str, period: str, period_expr: str, key: str, sums, delta: str) -> str:
+    total = ", ".join(f"SUM({c})" for c in sums)
+    changed = " OR ".join(f"SUM({c}) <> 0" for c in sums)
+    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums)
+    return (
+        f"INSERT INTO {table} ({period}, {key}, {', '.join(sums)})"
+        f" SELECT {period_expr}, {key}, {total} FROM ({delta}) delta"
+        f" GROUP BY {period_expr}, {key} HAVING {changed}"
+        f" ON CONFLICT ({period}, {key}) DO UPDATE SET {updates};"
+    )
+
+
+def _pg_drop_empty(table: str, period: str, period_expr: str, per_type: bool) -> str:
     # Only keys that lost documents can reach 0: those of the old rows.
+    if per_type:
+        columns, values = (
+            "seller_id, t.office_id, t.document_type_id",
+            ("user_id, COALESCE(office_id, 0), document_type_id"),
+        )
+    else:
+        columns, values = "seller_id", "user_id"
     return (
-        f"DELETE FROM {table} t WHERE t.documents = 0 AND (t.{period}, t.seller_id, t.office_id,"
-        f" t.document_type_id) IN (SELECT {period_expr}, user_id, COALESCE(office_id, 0),"
-        " document_type_id FROM old_rows WHERE state = 0 AND user_id IS NOT NULL);"
+        f"DELETE FROM {table} t WHERE t.documents = 0 AND (t.{period}, t.{columns})"
+        f" IN (SELECT {period_expr}, {values} FROM old_rows"
+        " WHERE state = 0 AND user_id IS NOT NULL);"
     )
 
 
-def _pg_function(name: str, delta: str, drop_empty: bool) -> str:
-    body = _pg_upsert(DAILY, "day", "day", delta) + _pg_upsert(
-        MONTHLY, "month", month_of("postgresql", "day"), delta
-    )
+def _pg_function(name: str, delta: str, drop_empty: bool, sellers: bool) -> str:
+    month, month_of_old = month_of("postgresql", "day"), month_of("postgresql", "emission_date")
+    targets = [(DAILY, MONTHLY, _KEY, TYPE_SUMS, delta, True)]
+    if sellers:
+        targets.append(
+            (SELLER_DAILY, SELLER_MONTHLY, "seller_id", SELLER_SUMS, _pg_seller_delta(delta), False)
+        )
+    body = ""
+    for daily, monthly, key, sums, rows in (t[:5] for t in targets):
+        body += _pg_upsert(daily, "day", "day", key, sums, rows)
+        body += _pg_upsert(monthly, "month", month, key, sums, rows)
     if drop_empty:
-        body += _pg_drop_empty(DAILY, "day", "emission_date")
-        body += _pg_drop_empty(MONTHLY, "month", month_of("postgresql", "emission_date"))
+        for daily, monthly, *_rest, per_type in targets:
+            body += _pg_drop_empty(daily, "day", "emission_date", per_type)
+            body += _pg_drop_empty(monthly, "month", month_of_old, per_type)
     return (
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
         f" BEGIN {body} RETURN NULL; END $$;"
     )
 
 
-def _postgresql_install() -> list[str]:
+def _postgresql_install(sellers: bool) -> list[str]:
     new, old = _pg_delta("new_rows", ""), _pg_delta("old_rows", "-")
-    return [
-        _pg_function("sales_totals_insert", new, drop_empty=False),
-        _pg_function("sales_totals_update", f"{new} UNION ALL {old}", drop_empty=True),
-        _pg_function("sales_totals_delete", old, drop_empty=True),
+    tables = (DAILY, MONTHLY, SELLER_DAILY, SELLER_MONTHLY) if sellers else (DAILY, MONTHLY)
+    empty = " ".join(f"DELETE FROM {t};" for t in tables)
+    statements = [
+        _pg_function("sales_totals_insert", new, drop_empty=False, sellers=sellers),
+        _pg_function(
+            "sales_totals_update", f"{new} UNION ALL {old}", drop_empty=True, sellers=sellers
+        ),
+        _pg_function("sales_totals_delete", old, drop_empty=True, sellers=sellers),
         "CREATE OR REPLACE FUNCTION sales_totals_truncate() RETURNS trigger LANGUAGE plpgsql"
-        f" AS $$ BEGIN DELETE FROM {DAILY}; DELETE FROM {MONTHLY}; RETURN NULL; END $$;",
+        f" AS $$ BEGIN {empty} RETURN NULL; END $$;",
         f"CREATE TRIGGER sales_totals_insert AFTER INSERT ON {DOCUMENTS}"
         " REFERENCING NEW TABLE AS new_rows"
         " FOR EACH STATEMENT EXECUTE FUNCTION sales_totals_insert();",
@@ -159,13 +244,26 @@ def _postgresql_install() -> list[str]:
         f"CREATE TRIGGER sales_totals_truncate AFTER TRUNCATE ON {DOCUMENTS}"
         " FOR EACH STATEMENT EXECUTE FUNCTION sales_totals_truncate();",
     ]
+    if sellers:
+        statements += [
+            "CREATE OR REPLACE FUNCTION sales_seller_totals_use() RETURNS trigger"
+            f" LANGUAGE plpgsql AS $$ BEGIN {_resum_sellers_of_type('NEW')} RETURN NULL; END $$;",
+            f"CREATE TRIGGER sales_seller_totals_use AFTER UPDATE OF use ON {TYPES}"
+            " FOR EACH ROW WHEN (OLD.use IS DISTINCT FROM NEW.use)"
+            " EXECUTE FUNCTION sales_seller_totals_use();",
+        ]
+    return statements
 
 
 def _postgresql_uninstall() -> list[str]:
     names = ("sales_totals_insert", "sales_totals_update", "sales_totals_delete")
     return [
         *(f"DROP TRIGGER IF EXISTS {n} ON {DOCUMENTS};" for n in (*names, "sales_totals_truncate")),
-        *(f"DROP FUNCTION IF EXISTS {n}();" for n in (*names, "sales_totals_truncate")),
+        f"DROP TRIGGER IF EXISTS sales_seller_totals_use ON {TYPES};",
+        *(
+            f"DROP FUNCTION IF EXISTS {n}();"
+            for n in (*names, "sales_totals_truncate", "sales_seller_totals_use")
+        ),
     ]
 
 
@@ -181,35 +279,33 @@ _RELEVANT = (
 )
 
 
-def _sqlite_add(row: str) -> str:
+def _sqlite_add(row: str, sellers: bool) -> str:
     values = ", ".join(cents("sqlite", f"{row}.{a}_amount") for a in AMOUNTS)
     key = f"{row}.user_id, COALESCE({row}.office_id, 0), {row}.document_type_id"
-    updates = ", ".join(
-        f"{c} = {c} + excluded.{c}"
-        for c in ("total_cents", "net_cents", "tax_cents", "exempt_cents", "documents")
-    )
     statements = []
-    for table, period, expr in (
-        (DAILY, "day", f"{row}.emission_date"),
-        (MONTHLY, "month", month_of("sqlite", f"{row}.emission_date")),
-    ):
+    for table, period, expr in _sqlite_periods(row, DAILY, MONTHLY):
         statements.append(
-            f"INSERT INTO {table} ({period}, {_KEY}, total_cents, net_cents, tax_cents,"
-            f" exempt_cents, documents) VALUES ({expr}, {key}, {values}, 1)"
-            f" ON CONFLICT ({period}, {_KEY}) DO UPDATE SET {updates};"
+            f"INSERT INTO {table} ({period}, {_KEY}, {', '.join(TYPE_SUMS)})"
+            f" VALUES ({expr}, {key}, {values}, 1)"
+            f" ON CONFLICT ({period}, {_KEY}) DO UPDATE SET {_sqlite_added(TYPE_SUMS)};"
         )
+    if sellers:
+        for table, period, expr in _sqlite_periods(row, SELLER_DAILY, SELLER_MONTHLY):
+            statements.append(
+                f"INSERT INTO {table} ({period}, seller_id, {', '.join(SELLER_SUMS)})"
+                f" SELECT {expr}, {row}.user_id, {_sqlite_by_use(row)}, 1 FROM {TYPES} t"
+                f" WHERE t.id = {row}.document_type_id AND t.use IN (0, 1)"
+                f" ON CONFLICT ({period}, seller_id) DO UPDATE SET {_sqlite_added(SELLER_SUMS)};"
+            )
     return " ".join(statements)
 
 
-def _sqlite_remove(row: str) -> str:
+def _sqlite_remove(row: str, sellers: bool) -> str:
     updates = ", ".join(
         f"{a}_cents = {a}_cents - {cents('sqlite', f'{row}.{a}_amount')}" for a in AMOUNTS
     )
     statements = []
-    for table, period, expr in (
-        (DAILY, "day", f"{row}.emission_date"),
-        (MONTHLY, "month", month_of("sqlite", f"{row}.emission_date")),
-    ):
+    for table, period, expr in _sqlite_periods(row, DAILY, MONTHLY):
         where = (
             f"{period} = {expr} AND seller_id = {row}.user_id"
             f" AND office_id = COALESCE({row}.office_id, 0)"
@@ -219,24 +315,64 @@ def _sqlite_remove(row: str) -> str:
             f"UPDATE {table} SET {updates}, documents = documents - 1 WHERE {where};"
             f" DELETE FROM {table} WHERE {where} AND documents = 0;"
         )
+    if sellers:
+        use = f"(SELECT t.use FROM {TYPES} t WHERE t.id = {row}.document_type_id)"
+        taken = ", ".join(
+            f"{name}_{a}_cents = {name}_{a}_cents"
+            f" - CASE WHEN {use} = {value} THEN {cents('sqlite', f'{row}.{a}_amount')} ELSE 0 END"
+            for name, value in USES
+            for a in USE_AMOUNTS
+        )
+        for table, period, expr in _sqlite_periods(row, SELLER_DAILY, SELLER_MONTHLY):
+            where = f"{period} = {expr} AND seller_id = {row}.user_id"
+            statements.append(
+                f"UPDATE {table} SET {taken}, documents = documents - 1"
+                f" WHERE {where} AND {use} IN (0, 1);"
+                f" DELETE FROM {table} WHERE {where} AND documents = 0;"
+            )
     return " ".join(statements)
 
 
-def _sqlite_install() -> list[str]:
+def _sqlite_periods(row: str, daily: str, monthly: str) -> tuple:
+    return (
+        (daily, "day", f"{row}.emission_date"),
+        (monthly, "month", month_of("sqlite", f"{row}.emission_date")),
+    )
+
+
+def _sqlite_added(columns) -> str:
+    return ", ".join(f"{c} = {c} + excluded.{c}" for c in columns)
+
+
+def _sqlite_by_use(row: str) -> str:
+    return ", ".join(
+        f"CASE WHEN t.use = {use} THEN {cents('sqlite', f'{row}.{a}_amount')} ELSE 0 END"
+        for _name, use in USES
+        for a in USE_AMOUNTS
+    )
+
+
+def _sqlite_install(sellers: bool) -> list[str]:
     def counted(row: str) -> str:
         return f"{row}.state = 0 AND {row}.user_id IS NOT NULL"
 
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _RELEVANT)
-    return [
+    statements = [
         f"CREATE TRIGGER sales_totals_insert AFTER INSERT ON {DOCUMENTS}"
-        f" WHEN {counted('NEW')} BEGIN {_sqlite_add('NEW')} END;",
+        f" WHEN {counted('NEW')} BEGIN {_sqlite_add('NEW', sellers)} END;",
         f"CREATE TRIGGER sales_totals_delete AFTER DELETE ON {DOCUMENTS}"
-        f" WHEN {counted('OLD')} BEGIN {_sqlite_remove('OLD')} END;",
+        f" WHEN {counted('OLD')} BEGIN {_sqlite_remove('OLD', sellers)} END;",
         f"CREATE TRIGGER sales_totals_update_old AFTER UPDATE ON {DOCUMENTS}"
-        f" WHEN {counted('OLD')} AND ({changed}) BEGIN {_sqlite_remove('OLD')} END;",
+        f" WHEN {counted('OLD')} AND ({changed}) BEGIN {_sqlite_remove('OLD', sellers)} END;",
         f"CREATE TRIGGER sales_totals_update_new AFTER UPDATE ON {DOCUMENTS}"
-        f" WHEN {counted('NEW')} AND ({changed}) BEGIN {_sqlite_add('NEW')} END;",
+        f" WHEN {counted('NEW')} AND ({changed}) BEGIN {_sqlite_add('NEW', sellers)} END;",
     ]
+    if sellers:
+        statements.append(
+            f"CREATE TRIGGER sales_seller_totals_use AFTER UPDATE OF use ON {TYPES}"
+            f" WHEN OLD.use IS NOT NEW.use BEGIN {_resum_sellers_of_type('NEW')} END;"
+        )
+    return statements
 
 
 def _sqlite_uninstall() -> list[str]:
@@ -247,15 +383,18 @@ def _sqlite_uninstall() -> list[str]:
             "sales_totals_delete",
             "sales_totals_update_old",
             "sales_totals_update_new",
+            "sales_seller_totals_use",
         )
     ]
 
 
-def install_sql(vendor: str) -> list[str]:
+def install_sql(vendor: str, *, sellers: bool = True) -> list[str]:
+    """The triggers; ``sellers=False``: without the sellers' tables (migration 0004, which
+    runs before they exist)."""
     if vendor == "postgresql":
-        return _postgresql_install()
+        return _postgresql_install(sellers)
     if vendor == "sqlite":
-        return _sqlite_install()
+        return _sqlite_install(sellers)
     raise NotImplementedError(f"sales totals triggers for {vendor}")
 
 
@@ -267,9 +406,22 @@ def uninstall_sql(vendor: str) -> list[str]:
     raise NotImplementedError(f"sales totals triggers for {vendor}")
 
 
-def rebuild_statements(vendor: str, batches: list[tuple[str, str]]) -> list[tuple[str, list]]:
-    """Empty both tables, sum the documents into the daily one per date range, then the
-    monthly one from the daily one. Run in one transaction (``rebuild_sales_totals``)."""
+def seller_rebuild_statements() -> list[tuple[str, list]]:
+    """Empty the sellers' tables and sum them from the per-type totals."""
+    return [
+        (f"DELETE FROM {SELLER_DAILY}", []),
+        (f"DELETE FROM {SELLER_MONTHLY}", []),
+        (seller_totals_from_types_sql("day"), []),
+        (seller_totals_from_types_sql("month"), []),
+    ]
+
+
+def rebuild_statements(
+    vendor: str, batches: list[tuple[str, str]], *, sellers: bool = True
+) -> list[tuple[str, list]]:
+    """Empty the tables, sum the documents into the daily one per date range, then the
+    monthly one from the daily one, then the sellers' from both. Run in one transaction
+    (``rebuild_sales_totals``)."""
     statements: list[tuple[str, list]] = [
         (f"DELETE FROM {DAILY}", []),
         (f"DELETE FROM {MONTHLY}", []),
@@ -283,12 +435,15 @@ def rebuild_statements(vendor: str, batches: list[tuple[str, str]]) -> list[tupl
             )
         )
     statements.append((monthly_from_daily_sql(vendor), []))
+    if sellers:
+        statements += seller_rebuild_statements()
     return statements
 
 
 def differences_sql(vendor: str) -> str:
     """Rows (``kind``, period, seller, office, type, the five numbers) that differ between
-    the totals and the documents, from either side. Empty when they agree."""
+    the totals and the documents, from either side. Empty when they agree. The sellers'
+    tables (kinds "seller day", "seller month") report office and type 0: all of them."""
     daily = f"SELECT {COLUMNS} FROM {DAILY}"
     monthly = f"SELECT {MONTH_COLUMNS} FROM {MONTHLY}"
     expected_d, expected_m = expected_daily_sql(vendor), expected_monthly_sql(vendor)
@@ -298,4 +453,13 @@ def differences_sql(vendor: str) -> str:
         f"SELECT 'month', z.* FROM ({expected_m} EXCEPT {monthly}) z",
         f"SELECT 'month', w.* FROM ({monthly} EXCEPT {expected_m}) w",
     ]
+    zeros = ", ".join(["0"] * 7)  # office, type and the five numbers
+    for kind, period, table in (("day", "day", SELLER_DAILY), ("month", "month", SELLER_MONTHLY)):
+        actual = f"SELECT {period}, seller_id, {', '.join(SELLER_SUMS)} FROM {table}"
+        expected = expected_seller_sql(vendor, period)
+        for first, second in ((expected, actual), (actual, expected)):
+            parts.append(
+                f"SELECT 'seller {kind}', s.{period}, s.seller_id, {zeros}"
+                f" FROM ({first} EXCEPT {second}) s"
+            )
     return " UNION ALL ".join(parts)

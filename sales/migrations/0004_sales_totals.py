@@ -9,9 +9,11 @@ def install(apps, schema_editor):
     """The triggers that keep the totals, then the totals of the documents already there."""
     vendor = schema_editor.connection.vendor
     with schema_editor.connection.cursor() as cursor:
-        for statement in totals_sql.install_sql(vendor):
+        for statement in totals_sql.install_sql(vendor, sellers=False):
             cursor.execute(statement)
-        for statement, params in totals_sql.rebuild_statements(vendor, [("0001-01-01", "9999-12-31")]):
+        for statement, params in totals_sql.rebuild_statements(
+            vendor, [("0001-01-01", "9999-12-31")], sellers=False
+        ):
             cursor.execute(statement, params)
 
 

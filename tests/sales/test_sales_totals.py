@@ -18,7 +18,14 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sales.models import Document, SalesDailyTotal, SalesMonthlyTotal
+from sales.models import (
+    Document,
+    DocumentType,
+    SalesDailyTotal,
+    SalesMonthlyTotal,
+    SellerDailySalesTotal,
+    SellerMonthlySalesTotal,
+)
 from sales.resources import sales_summary_json
 from sales.selectors import raw_sales_summary, sales_summary, sales_totals_differences
 from sales.summary_sql import TotalsPart, totals_parts
@@ -403,6 +410,46 @@ def test_check_reports_the_differing_sellers_and_days_then_rebuild_repairs(world
     assert err.getvalue() == ""  # no progress bar off a terminal
     call_command("check_sales_totals", stdout=io.StringIO())
     assert_summaries_equal(FIRST_DAY, FIRST_DAY)
+
+
+@pytest.mark.parametrize("new_use", [1, 2, 0])
+def test_a_document_types_new_use_re_sums_its_sellers(world, new_use):
+    """The sellers' tables split sales from returns by the type's use: a type whose use
+    changes (through the ORM or raw SQL alike) moves its documents to the other side."""
+    sale, other_sale, credit_note, dispatch = world["types"]
+    for seller, dtype, day in itertools.product(
+        world["sellers"][:2], (sale, other_sale, credit_note, dispatch), (0, 40)
+    ):
+        DocumentFactory(
+            document_type=dtype, user=seller, emission_date=FIRST_DAY + dt.timedelta(days=day)
+        )
+    changed = {0: dispatch, 1: sale, 2: credit_note}[new_use]
+    DocumentType.objects.filter(pk=changed.pk).update(use=new_use)
+    assert_totals_exact()
+    assert_summaries_equal(FIRST_DAY, FIRST_DAY + dt.timedelta(days=DAYS))
+    assert_summaries_equal(FIRST_DAY + dt.timedelta(days=3), FIRST_DAY + dt.timedelta(days=45))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE sales_documenttype SET use = %s WHERE id = %s", [(new_use + 1) % 3, sale.pk]
+        )
+    assert_totals_exact()
+    assert_summaries_equal(FIRST_DAY, FIRST_DAY + dt.timedelta(days=DAYS))
+
+
+def test_check_reports_a_sellers_row_that_differs(world):
+    seller = world["sellers"][1]
+    DocumentFactory(document_type=world["types"][0], user=seller, emission_date=FIRST_DAY)
+    SellerMonthlySalesTotal.objects.update(sales_total_cents=7)
+    SellerDailySalesTotal.objects.all().delete()
+    with pytest.raises(CommandError) as raised:
+        call_command("check_sales_totals")
+    message = str(raised.value)
+    assert f"seller day {FIRST_DAY}: seller {seller.pk}" in message
+    assert f"seller month 2015-11-01: seller {seller.pk}" in message
+    call_command("rebuild_sales_totals", stdout=io.StringIO())
+    call_command("check_sales_totals", stdout=io.StringIO())
+    assert SellerDailySalesTotal.objects.get().sales_total_cents > 0
 
 
 def test_rebuild_of_no_documents_empties_the_totals(db):

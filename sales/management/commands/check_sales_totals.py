@@ -22,7 +22,12 @@ class Command(BaseCommand):
             return
         sellers = sorted({seller for _kind, _period, seller, _office, _type in differences})
         lines = [
-            f"  {kind} {period}: seller {seller}, office {office or '-'}, document type {dtype}"
+            f"  {kind} {period}: seller {seller}"
+            + (
+                " (all offices and types)"
+                if kind.startswith("seller")
+                else f", office {office or '-'}, document type {dtype}"
+            )
             for kind, period, seller, office, dtype in differences[:SHOWN]
         ]
         if len(differences) > SHOWN:

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from common.bsale import date_to_unix
+from common.bsale.resources import date_to_unix
 from common.errors import InvalidInput
 from mirror.bsale_client import BsaleClient, BsaleError, BsaleNotFound
 from mirror.models import SyncCheckpoint, SyncRun

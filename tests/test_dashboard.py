@@ -138,7 +138,7 @@ def test_query_count(staff_client):
     # Today's and this month's summaries, both on the totals the triggers keep: the
     # dashboard never scans the documents.
     assert not [sql for sql in queries if '"sales_document"' in sql]
-    summaries = [sql for sql in queries if '"sales_sales' in sql and 'total"' in sql]
+    summaries = [sql for sql in queries if '"sales_seller' in sql and 'total"' in sql]
     assert len(summaries) == 2
     assert all("GROUP BY" in sql.upper() for sql in summaries)
     assert len(queries) == 7, "\n".join(queries)

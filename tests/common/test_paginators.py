@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from common import paginators
-from sales.models import Document
+from sales.models import Document, SalesHistoryEntry
 from tests.admin_helpers import admin_url
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, SalesHistoryEntryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +45,17 @@ def test_a_small_table_is_counted_exactly(staff_client):
     html = staff_client.get(admin_url(Document, "changelist")).content.decode()
     assert "3 documentos" in html  # the admin speaks Spanish by default
     assert len(_counts(_changelist_sql(staff_client))) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="estimates are PostgreSQL's")
+def test_the_unfiltered_history_list_uses_the_estimate(staff_client, monkeypatch):
+    SalesHistoryEntryFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sales_saleshistoryentry")
+    monkeypatch.setattr(paginators, "ESTIMATE_FROM_ROWS", 1)
+    with CaptureQueriesContext(connection) as ctx:
+        response = staff_client.get(admin_url(SalesHistoryEntry, "changelist"))
+    assert response.status_code == 200
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert not [sql for sql in sqls if "COUNT(" in sql.upper()]
+    assert any("reltuples" in sql for sql in sqls)

@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sales.models import Document, DocumentType, SalesHistoryEntry
 from tests.admin_helpers import admin_url, count_queries, form_data
@@ -77,6 +79,21 @@ def test_document_search_by_number_and_seller(staff_client):
         assert [d.pk for d in response.context["cl"].result_list] == [wanted.pk], term
     # A word that is no number must not be a 500 (number is an integer column).
     assert staff_client.get(url, {"q": "abc"}).status_code == 200
+
+
+def test_document_search_by_number_probes_the_folio_index_per_type(staff_client):
+    """The folio's unique index is (document_type, number): the search names every type,
+    so PostgreSQL probes that index instead of scanning every document's number."""
+    boleta, factura = DocumentTypeFactory(), DocumentTypeFactory()
+    wanted = [DocumentFactory(number=555, document_type=t) for t in (boleta, factura)]
+    DocumentFactory(number=556, document_type=boleta)
+    url = admin_url(Document, "changelist")
+    with CaptureQueriesContext(connection) as ctx:
+        response = staff_client.get(url, {"q": "555"})
+    assert {d.pk for d in response.context["cl"].result_list} == {d.pk for d in wanted}
+    page_sql = [q["sql"] for q in ctx.captured_queries if '"sales_document"."number" =' in q["sql"]]
+    assert page_sql
+    assert all('"sales_document"."document_type_id" IN (SELECT' in sql for sql in page_sql)
 
 
 def test_history_search(staff_client):

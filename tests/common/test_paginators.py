@@ -34,9 +34,36 @@ def test_unfiltered_list_uses_the_estimate_and_a_filtered_one_counts(staff_clien
     # No COUNT(*) of the whole table: the page count comes from pg_class.
     assert _counts(sqls) == []
     assert any("reltuples" in sql for sql in sqls)
-    # Filtered: exact.
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="estimates are PostgreSQL's")
+def test_a_filtered_list_counts_exactly_unless_its_plan_expects_many_rows(
+    staff_client, monkeypatch
+):
+    for _ in range(3):
+        DocumentFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sales_document")
+    # A few rows expected: the exact count.
     sqls = _changelist_sql(staff_client, state__exact=0)
     assert len(_counts(sqls)) == 1
+    # Many (here: 1 or more): the plan's estimate, no COUNT(*) of the matching rows.
+    monkeypatch.setattr(paginators, "ESTIMATE_FROM_ROWS", 1)
+    sqls = _changelist_sql(staff_client, state__exact=0)
+    assert _counts(sqls) == []
+    assert any(sql.startswith("EXPLAIN (FORMAT JSON)") for sql in sqls)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="estimates are PostgreSQL's")
+def test_the_planned_estimate_follows_the_filter():
+    DocumentFactory.create_batch(40, state=0)
+    DocumentFactory.create_batch(2, state=1)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sales_document")
+    void = paginators.planned_row_estimate(Document.objects.filter(state=1))
+    active = paginators.planned_row_estimate(Document.objects.filter(state=0))
+    assert void < active
+    assert 20 <= active <= 60
 
 
 def test_a_small_table_is_counted_exactly(staff_client):

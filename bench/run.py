@@ -13,7 +13,9 @@
 4. Every scenario is checked once (status, ``X-Query-Count``, floor bytes == ours, usual
    JSON == ours; queries constant in page size and expand), then driven by ``wrk``: a
    short warm-up, then ``--duration`` seconds, per variant (ours, floor, usual).
-5. The table, the ratios and the targets are printed and written to
+5. The admin pages are timed in-process (bench.admin_pages; ``--only admin`` runs them
+   alone, without wrk or gunicorn).
+6. The table, the ratios and the targets are printed and written to
    ``bench-results/bench-<time>.json`` (and ``bench-results/latest.json``).
 
 Everything is bounded: wrk runs for fixed times on the loopback only, gunicorn is

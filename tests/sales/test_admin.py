@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from sales.admin import username_user_ids
 from sales.models import Document, DocumentType, SalesHistoryEntry
 from tests.admin_helpers import admin_url, count_queries, form_data
 from tests.factories import (
@@ -17,7 +18,7 @@ from tests.factories import (
     SalesHistoryEntryFactory,
     UserFactory,
 )
-from users.models import AuditEntry
+from users.models import AuditEntry, User
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,19 @@ def test_document_search_by_number_probes_the_folio_index_per_type(staff_client)
     page_sql = [q["sql"] for q in ctx.captured_queries if '"sales_document"."number" =' in q["sql"]]
     assert page_sql
     assert all('"sales_document"."document_type_id" IN (SELECT' in sql for sql in page_sql)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_the_username_lookup_of_a_search_uses_its_index():
+    """UPPER(username) = UPPER(term) ends on user_username_upper_idx, not a scan of every
+    user (90 ms at 100,000 users on the bench)."""
+    seller = UserFactory(username="Daniela.Valdes")
+    UserFactory.create_batch(5)
+    assert username_user_ids("daniela.VALDES") == [seller.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: force the choice
+    plan = User.objects.filter(username__iexact="x").explain()
+    assert "user_username_upper_idx" in plan
 
 
 def test_history_search(staff_client):

@@ -73,9 +73,12 @@ def username_user_ids(term: str) -> list[int]:
     """Ids of the users whose username is ``term`` (case-insensitive): one small query.
 
     Searching related rows by ``user_id IN (...)`` uses their index; a join comparing
-    ``UPPER(username)`` on every row of a million-row table would not.
+    ``UPPER(username)`` on every row of a million-row table would not. Unordered: with
+    ``ORDER BY id LIMIT`` PostgreSQL walks the users' primary key instead of probing
+    ``user_username_upper_idx`` (265 ms against 0.06 ms at 100,000 users).
     """
-    return list(User.objects.filter(username__iexact=term).values_list("pk", flat=True)[:20])
+    matches = User.objects.filter(username__iexact=term).order_by()
+    return list(matches.values_list("pk", flat=True)[:20])
 
 
 @admin.register(DocumentType)

@@ -13,7 +13,9 @@
 4. Every scenario is checked once (status, ``X-Query-Count``, floor bytes == ours, usual
    JSON == ours; queries constant in page size and expand), then driven by ``wrk``: a
    short warm-up, then ``--duration`` seconds, per variant (ours, floor, usual).
-5. The table, the ratios and the targets are printed and written to
+5. The admin pages are timed in-process (bench.admin_pages; ``--only admin`` runs them
+   alone, without wrk or gunicorn).
+6. The table, the ratios and the targets are printed and written to
    ``bench-results/bench-<time>.json`` (and ``bench-results/latest.json``).
 
 Everything is bounded: wrk runs for fixed times on the loopback only, gunicorn is
@@ -42,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench import admin_pages
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 LUA = ROOT / "bench" / "lua"
@@ -69,6 +73,7 @@ CLIENT_PERMS = (
 HISTORY_USERS = 16
 HISTORY_ENTRIES = 100
 PREFIX = {"ours": "", "floor": "/bench/floor", "usual": "/bench/usual"}
+ADMIN_KEY = "admin"  # --only: the admin pages (bench.admin_pages)
 HOST_HEADER = "127.0.0.1"
 
 
@@ -191,8 +196,10 @@ class Params:
 def prepare_fixtures() -> Params:
     from django.contrib.auth.models import Permission
     from django.db import connection
+    from django.db.models import Max
     from rest_framework_simplejwt.tokens import AccessToken
 
+    from sales.models import Document
     from users.models import AuditEntry, User
 
     client, _ = User.objects.get_or_create(
@@ -210,9 +217,9 @@ def prepare_fixtures() -> Params:
     token = AccessToken.for_user(client)
     token.set_exp(lifetime=dt.timedelta(hours=3))
 
+    # Through the ORM: a date on SQLite too (the admin pages' test runs there).
+    end = Document.objects.aggregate(end=Max("emission_date"))["end"]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT MAX(emission_date) FROM sales_document")
-        end = cursor.fetchone()[0]
         start31 = end - dt.timedelta(days=30)
         # A typical seller of the last 31 days: the median one by number of sales.
         cursor.execute(
@@ -226,7 +233,7 @@ def prepare_fixtures() -> Params:
         # The user in the middle of the table (one with an office, when there are some).
         cursor.execute(
             "SELECT id FROM users_user ORDER BY office_id IS NULL, id"
-            " OFFSET (SELECT COUNT(office_id) / 2 FROM users_user) LIMIT 1"
+            " LIMIT 1 OFFSET (SELECT COUNT(office_id) / 2 FROM users_user)"
         )
         detail_id = cursor.fetchone()[0]
         cursor.execute(
@@ -838,7 +845,9 @@ def evaluate(outcomes: dict[str, Outcome], baseline: dict, memory: dict) -> list
     return targets
 
 
-def print_table(outcomes: dict[str, Outcome], baseline: dict, memory: dict, targets: list) -> None:
+def print_table(outcomes: dict[str, Outcome], baseline: dict, memory: dict) -> None:
+    if not outcomes:
+        return
     header = (
         f"{'scenario':<38} {'variant':<7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
         f" {'queries':>7} {'ours/floor':>10} {'ours/usual':>10}"
@@ -895,6 +904,11 @@ def print_table(outcomes: dict[str, Outcome], baseline: dict, memory: dict, targ
                 f" -> {m['hwm_end'] / 1024:.1f}"
             )
         print()
+
+
+def print_targets(targets: list[dict]) -> None:
+    if not targets:
+        return
     width = max(len(t["target"]) for t in targets) + 2
     print(f"{'target':<{width}} {'measured':>12} {'required':>14}  result")
     for t in targets:
@@ -903,115 +917,14 @@ def print_table(outcomes: dict[str, Outcome], baseline: dict, memory: dict, targ
     print()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=12, help="seconds per measured run")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
-    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds per scenario")
-    parser.add_argument("--connections", type=int, default=4, help="wrk connections (lists)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--only", default="", help="comma-separated scenario keys")
-    parser.add_argument("--psql-runs", type=int, default=15, help="summary SQL runs in psql")
-    parser.add_argument("--no-load", action="store_true", help="never run seed_demo")
-    parser.add_argument(
-        "--documents",
-        type=int,
-        default=DATASET["documents"],
-        help="documents in the dataset (default 1,000,000; 10000000 for the 10M run)",
-    )
-    parser.add_argument(
-        "--sellers", type=int, default=DATASET["sellers"], help="sellers (default 1,000)"
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
-        help="Redis for the cache, as in production ('' to run without)",
-    )
-    parser.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    )
-    args = parser.parse_args(argv)
-    DATASET.update(documents=args.documents, sellers=args.sellers)
-    # A kill (or Ctrl-C) must still stop gunicorn: turn SIGTERM into SystemExit, which runs
-    # the ``finally`` that stops the server.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-
-    if shutil.which("wrk") is None:
-        print("wrk is missing: apt-get install -y wrk (Debian)", file=sys.stderr)
-        return 2
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        # Bsale's per-client limit (3,000 per 300 s) would stop one client after 3,000
-        # requests; the throttle still runs on every request, it just never refuses.
-        "API_THROTTLE_RATE": os.environ.get("BENCH_THROTTLE_RATE", "1000000000/300s"),
-        # The floor and the usual approach aggregate raw documents: at 10M a year's summary
-        # takes longer than a web request's statement timeout (a 503), which is their cost.
-        "DATABASE_STATEMENT_TIMEOUT_MS": os.environ.get("BENCH_STATEMENT_TIMEOUT_MS", "0"),
-        "GUNICORN_TIMEOUT": os.environ.get("BENCH_GUNICORN_TIMEOUT", "300"),
-    }
-    env.pop("DEBUG", None)
-    if args.redis_url and redis_answers(args.redis_url):
-        env["REDIS_URL"] = args.redis_url
-    else:
-        env.pop("REDIS_URL", None)
-        log(
-            f"WARNING: no Redis at {args.redis_url or '(none given)'}: the server runs with"
-            " local-memory counters and without the authentication cache"
-        )
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")})
-    # This process prepares the bench's client account: the same cache as the server, so
-    # that its changes reach the server's authentication cache.
-    os.environ.pop("REDIS_URL", None)
-    if "REDIS_URL" in env:
-        os.environ["REDIS_URL"] = env["REDIS_URL"]
-    os.environ["API_THROTTLE_RATE"] = env["API_THROTTLE_RATE"]
-
-    load_before = os.getloadavg()
-    if load_before[0] > 0.5:
-        log(
-            f"WARNING: the machine is busy (load average {load_before[0]:.2f}): other"
-            " processes will share the CPUs with the server, the database and wrk"
-        )
-    ensure_database(args.database_url)
-    log("migrate")
-    manage("migrate", "--noinput", "-v", "0", env=env)
-
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    seed_timing: dict[str, float] = {}
-    counts = dataset_counts() if args.no_load else ensure_dataset(env, seed_timing)
-    params = prepare_fixtures()
-    chosen = scenarios(params)
-    if args.only:
-        keys = set(args.only.split(","))
-        chosen = [s for s in chosen if s.key in keys]
-    log(
-        f"dates {params.start365}..{params.end} (31 days from {params.start31}),"
-        f" detail user {params.detail_id}, seller {params.seller_id}"
-    )
-
-    # The summary's own SQL, alone in psql, before the server runs.
-    baseline: dict[str, dict] = {}
-    plans: dict[str, str] = {}
-    for scenario, start in (("summary_31", params.start31), ("summary_365", params.start365)):
-        if not any(s.key == scenario for s in chosen):
-            continue
-        sql = summary_sql(start, params.end)
-        raw_sql = summary_sql(start, params.end, raw=True)
-        baseline[scenario] = {"sql": sql, "runs_ms": [], "raw_sql": raw_sql, "raw_runs_ms": []}
-        plans[scenario] = explain(sql)
-    connection.close()
-
+def serve_and_measure(
+    env: dict, args, params: Params, chosen: list[Scenario], baseline: dict
+) -> tuple[dict[str, Outcome], dict, list[str], float]:
+    """Both gunicorns up, every chosen scenario checked and driven by wrk, then stopped:
+    the outcomes, the workers' memory, the servers' notable lines and the seconds taken."""
     servers = Servers(env, args.workers)
     server = servers.app  # the app under test: its workers are the ones measured
     outcomes: dict[str, Outcome] = {}
-    memory: dict = {}
     started = time.monotonic()
     try:
         servers.start()
@@ -1068,8 +981,142 @@ def main(argv: list[str] | None = None) -> int:
         "same_workers": sorted(start_memory) == sorted(end_memory),
         "trace": [{"after": label, "workers": snapshot} for label, snapshot in memory_trace],
     }
-    targets = evaluate(outcomes, baseline, memory)
-    print_table(outcomes, baseline, memory, targets)
+    return outcomes, memory, list(servers.notable), elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=12, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds per scenario")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (lists)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated scenario keys ('{ADMIN_KEY}': the admin pages, in-process)",
+    )
+    parser.add_argument(
+        "--admin-runs",
+        type=int,
+        default=admin_pages.DEFAULT_RUNS,
+        help="timed requests per admin page (after one warm-up)",
+    )
+    parser.add_argument("--psql-runs", type=int, default=15, help="summary SQL runs in psql")
+    parser.add_argument("--no-load", action="store_true", help="never run seed_demo")
+    parser.add_argument(
+        "--documents",
+        type=int,
+        default=DATASET["documents"],
+        help="documents in the dataset (default 1,000,000; 10000000 for the 10M run)",
+    )
+    parser.add_argument(
+        "--sellers", type=int, default=DATASET["sellers"], help="sellers (default 1,000)"
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        help="Redis for the cache, as in production ('' to run without)",
+    )
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    )
+    args = parser.parse_args(argv)
+    DATASET.update(documents=args.documents, sellers=args.sellers)
+    # A kill (or Ctrl-C) must still stop gunicorn: turn SIGTERM into SystemExit, which runs
+    # the ``finally`` that stops the server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+    keys = set(args.only.split(",")) if args.only else None
+    run_admin = keys is None or ADMIN_KEY in keys
+    # The admin pages run in this process: only the HTTP scenarios need wrk and gunicorn.
+    run_http = keys is None or bool(keys - {ADMIN_KEY})
+    if run_http and shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk (Debian)", file=sys.stderr)
+        return 2
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        # Bsale's per-client limit (3,000 per 300 s) would stop one client after 3,000
+        # requests; the throttle still runs on every request, it just never refuses.
+        "API_THROTTLE_RATE": os.environ.get("BENCH_THROTTLE_RATE", "1000000000/300s"),
+        # The floor and the usual approach aggregate raw documents: at 10M a year's summary
+        # takes longer than a web request's statement timeout (a 503), which is their cost.
+        "DATABASE_STATEMENT_TIMEOUT_MS": os.environ.get("BENCH_STATEMENT_TIMEOUT_MS", "0"),
+        "GUNICORN_TIMEOUT": os.environ.get("BENCH_GUNICORN_TIMEOUT", "300"),
+    }
+    env.pop("DEBUG", None)
+    if args.redis_url and redis_answers(args.redis_url):
+        env["REDIS_URL"] = args.redis_url
+    else:
+        env.pop("REDIS_URL", None)
+        log(
+            f"WARNING: no Redis at {args.redis_url or '(none given)'}: the server runs with"
+            " local-memory counters and without the authentication cache"
+        )
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")})
+    # This process prepares the bench's client account: the same cache as the server, so
+    # that its changes reach the server's authentication cache.
+    os.environ.pop("REDIS_URL", None)
+    if "REDIS_URL" in env:
+        os.environ["REDIS_URL"] = env["REDIS_URL"]
+    os.environ["API_THROTTLE_RATE"] = env["API_THROTTLE_RATE"]
+
+    load_before = os.getloadavg()
+    if load_before[0] > 0.5:
+        log(
+            f"WARNING: the machine is busy (load average {load_before[0]:.2f}): other"
+            " processes will share the CPUs with the server, the database and wrk"
+        )
+    ensure_database(args.database_url)
+    log("migrate")
+    manage("migrate", "--noinput", "-v", "0", env=env)
+
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    seed_timing: dict[str, float] = {}
+    counts = dataset_counts() if args.no_load else ensure_dataset(env, seed_timing)
+    params = prepare_fixtures()
+    chosen = scenarios(params)
+    if keys is not None:
+        chosen = [s for s in chosen if s.key in keys]
+    log(
+        f"dates {params.start365}..{params.end} (31 days from {params.start31}),"
+        f" detail user {params.detail_id}, seller {params.seller_id}"
+    )
+
+    # The summary's own SQL, alone in psql, before the server runs.
+    baseline: dict[str, dict] = {}
+    plans: dict[str, str] = {}
+    for scenario, start in (("summary_31", params.start31), ("summary_365", params.start365)):
+        if not any(s.key == scenario for s in chosen):
+            continue
+        sql = summary_sql(start, params.end)
+        raw_sql = summary_sql(start, params.end, raw=True)
+        baseline[scenario] = {"sql": sql, "runs_ms": [], "raw_sql": raw_sql, "raw_runs_ms": []}
+        plans[scenario] = explain(sql)
+    connection.close()
+
+    outcomes: dict[str, Outcome] = {}
+    memory: dict = {}
+    notable: list[str] = []
+    elapsed = 0.0
+    if chosen:
+        outcomes, memory, notable, elapsed = serve_and_measure(env, args, params, chosen, baseline)
+    admin_results = {}
+    if run_admin:
+        log(f"admin pages in-process, {args.admin_runs} runs each after one warm-up")
+        admin_results = admin_pages.measure(params, args.admin_runs)
+    targets = evaluate(outcomes, baseline, memory) + admin_pages.targets(admin_results)
+    print_table(outcomes, baseline, memory)
+    if admin_results:
+        admin_pages.print_table(admin_results, args.admin_runs)
+    print_targets(targets)
     if seed_timing:
         print(
             f"seed_demo of {counts['documents']:,} documents: {seed_timing['seed_s']:.0f} s"
@@ -1077,6 +1124,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print(f"dataset already loaded ({counts['documents']:,} documents): no seed this run")
+    load_after = os.getloadavg()
+    print(
+        "load average (1, 5, 15 min): before "
+        + ", ".join(f"{v:.2f}" for v in load_before)
+        + "; after "
+        + ", ".join(f"{v:.2f}" for v in load_after)
+    )
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -1123,13 +1177,14 @@ def main(argv: list[str] | None = None) -> int:
             }
             for key, o in outcomes.items()
         },
+        "admin_pages": {"runs": args.admin_runs, "pages": admin_results},
         "sql_alone": baseline,
         "plans": plans,
         "memory": memory,
         "targets": targets,
         "elapsed_s": round(elapsed, 1),
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
+        "load_average_after": load_after,
     }
     RESULTS.mkdir(exist_ok=True)
     name = RESULTS / f"bench-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}Z.json"
@@ -1137,8 +1192,8 @@ def main(argv: list[str] | None = None) -> int:
     name.write_text(text)
     (RESULTS / "latest.json").write_text(text)
     log(f"results: {name.relative_to(ROOT)} (load and serve took {elapsed:.0f} s)")
-    if servers.notable:
-        log("server messages (not access lines):\n  " + "\n  ".join(servers.notable))
+    if notable:
+        log("server messages (not access lines):\n  " + "\n  ".join(notable))
     return 0 if all(t["ok"] for t in targets) else 1
 
 

@@ -73,9 +73,12 @@ def username_user_ids(term: str) -> list[int]:
     """Ids of the users whose username is ``term`` (case-insensitive): one small query.
 
     Searching related rows by ``user_id IN (...)`` uses their index; a join comparing
-    ``UPPER(username)`` on every row of a million-row table would not.
+    ``UPPER(username)`` on every row of a million-row table would not. Unordered: with
+    ``ORDER BY id LIMIT`` PostgreSQL walks the users' primary key instead of probing
+    ``user_username_upper_idx`` (265 ms against 0.06 ms at 100,000 users).
     """
-    return list(User.objects.filter(username__iexact=term).values_list("pk", flat=True)[:20])
+    matches = User.objects.filter(username__iexact=term).order_by()
+    return list(matches.values_list("pk", flat=True)[:20])
 
 
 @admin.register(DocumentType)
@@ -153,7 +156,10 @@ class DocumentAdmin(ProtectedDeleteMixin, admin.ModelAdmin):
         if not term:
             return queryset, False
         if term.isdigit():
-            return queryset.filter(number=int(term)), False
+            # The folio's index leads with the type: naming every type (a handful) lets
+            # PostgreSQL probe it per type instead of scanning every document's number.
+            types = DocumentType.objects.values("pk")
+            return queryset.filter(number=int(term), document_type_id__in=types), False
         return queryset.filter(user_id__in=username_user_ids(term)), False
 
 
@@ -174,6 +180,8 @@ class SalesHistoryEntryAdmin(admin.ModelAdmin):
     ordering = ("-id",)
     form = BoundedHistoryEntryForm
     show_full_result_count = False
+    # Unfiltered, counted from PostgreSQL's row estimate (as the documents' list is).
+    paginator = EstimatedCountPaginator
 
     def changelist_view(self, request, extra_context=None):
         # "Historial de ventas", not "Seleccione entrada del historial de ventas a

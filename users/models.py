@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +70,9 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
         ordering = ["id"]
         permissions = [(SALES_HISTORY_CODENAME, _("Can update users' sales history"))]
+        # The admin's searches match a username whatever its case (``username__iexact``,
+        # i.e. UPPER(username) = UPPER(term)): without this, a scan of every user.
+        indexes = [models.Index(Upper("username"), name="user_username_upper_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quota__gte=0), name="user_quota_non_negative"

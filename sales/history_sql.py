@@ -15,21 +15,13 @@ from typing import TYPE_CHECKING
 from django.db import connections, router
 
 from sales.models import SalesHistoryEntry
+from sales.summary_sql import json_number_sql
 
 if TYPE_CHECKING:
     from sales.services import HistoryEntryData
 
 # Rows per INSERT ... ON CONFLICT statement (SQLite lowers it to its 999-parameter limit).
 UPSERT_BATCH_SIZE = 2000
-
-
-def json_number_sql(expression: str) -> str:
-    """SQL for a numeric's text as ``money_json`` writes it: ``255000.00`` -> ``255000.0``,
-    ``150000.50`` -> ``150000.5`` (``expression`` already passed through ``trim_scale``)."""
-    return (
-        f"CASE WHEN scale({expression}) = 0 THEN {expression}::text || '.0'"
-        f" ELSE {expression}::text END"
-    )
 
 
 def matching_entries_sql(connection) -> str:

@@ -1,7 +1,8 @@
 """Reads on sales data: documents, a seller's sales and returns, the sales summary.
 
 The summary's aggregate is shared by the API, the admin page and the ``sales_summary``
-command, so the three always show the same numbers.
+command, so the three always show the same numbers (on PostgreSQL the API has the
+database also write its JSON: ``sales.resources.sales_summary_json``).
 """
 
 from __future__ import annotations

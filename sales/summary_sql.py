@@ -1,6 +1,6 @@
 """The sales summary's hand-written SQL, in one place: the per-seller aggregate from the
 sales totals (what is served), the same aggregate from the documents (the oracle), the
-sellers' names joined to either.
+sellers' names joined to either, and on PostgreSQL the Bsale JSON written by the database.
 
 Django's ORM cannot aggregate in a derived table, hence plain SQL (standard: PostgreSQL and
 SQLite), built from the models' names. Executed by ``sales.selectors`` and
@@ -270,6 +270,43 @@ def _money(cents_sum: str) -> str:
     if connection.vendor == "postgresql":
         return f"CAST(COALESCE({cents_sum}, 0) / 100.0 AS NUMERIC(20, 2))"
     return f"COALESCE({cents_sum}, 0)"
+
+
+def json_number_sql(expression: str) -> str:
+    """SQL for a numeric's text as ``money_json`` writes it: ``255000.00`` -> ``255000.0``,
+    ``150000.50`` -> ``150000.5`` (``expression`` already passed through ``trim_scale``)."""
+    return (
+        f"CASE WHEN scale({expression}) = 0 THEN {expression}::text || '.0'"
+        f" ELSE {expression}::text END"
+    )
+
+
+def summary_json_sql(per_seller: str) -> str:
+    """PostgreSQL: each seller's Bsale object as JSON text, and the total, in one query.
+
+    The aggregate is ``sales_summary``'s, with sales minus returns summed at once
+    (``signed``); then the database writes each seller's object (names escaped by
+    ``to_json``, amounts exact) instead of handing over three numerics per seller for
+    Python to parse, subtract, format and serialize again. Parameters: the users' URL
+    prefix (JSON-escaped) and the date query string, in this order: prefix, prefix,
+    dates, prefix, dates; then the aggregate's own.
+    """
+    first, last, join = sellers_join_sql()
+    obj = (
+        """'{"href":"' || %s || s.seller || '.json","id":' || s.seller"""
+        f""" || ',"fullName":' || to_json(btrim({first} || ' ' || {last}))::text"""
+        f""" || ',"subtotal":' || {json_number_sql("s.subtotal")}"""
+        f""" || ',"taxSubtotal":' || {json_number_sql("s.tax")}"""
+        """ || ',"sales":{"href":"' || %s || s.seller || '/sales.json' || %s"""
+        """ || '"},"returns":{"href":"' || %s || s.seller || '/returns.json'"""
+        """ || %s || '"}}'"""
+    )
+    return (
+        f"SELECT {first}, {last}, s.seller, {obj}, {json_number_sql('s.total')} FROM ("
+        "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax,"
+        f" trim_scale(SUM(subtotal) OVER ()) AS total FROM ({per_seller}) p"
+        f") s{join}"
+    )
 
 
 def summary_rows_sql(per_seller: str) -> str:

@@ -155,22 +155,22 @@ def user_with_permissions(pk, *, rate_count=None):
     """The user with primary key ``pk`` and its permissions, or None: one query, or none
     while the shared cache holds it (which also carries ``rate_count``). The connection's
     health check runs while Redis answers."""
-    user_model = get_user_model()
-    try:
-        pk = user_model._meta.pk.to_python(pk)
-    except ValidationError:
-        return None
     # The primary, never a replica: a deactivation must count now, not after the lag.
     connection = connections[DEFAULT_DB_ALIAS]
-    if isinstance(pk, int):
-        # Beyond the column's range names nobody (and SQLite would overflow binding it).
-        low, high = connection.ops.integer_field_range(user_model._meta.pk.get_internal_type())
-        if (low is not None and pk < low) or (high is not None and pk > high):
-            return None
     key = (connection.alias, connection.vendor)
     query = _queries.get(key)
     if query is None:
         query = _queries[key] = _UserQuery(connection)
+    pk_field = query.model._meta.pk
+    try:
+        pk = pk_field.to_python(pk)
+    except ValidationError:
+        return None
+    if isinstance(pk, int):
+        # Beyond the column's range names nobody (and SQLite would overflow binding it).
+        low, high = connection.ops.integer_field_range(pk_field.get_internal_type())
+        if (low is not None and pk < low) or (high is not None and pk > high):
+            return None
     snapshot = auth_cache.cached(
         pk,
         lambda pk: query.load(connection, pk),

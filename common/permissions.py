@@ -2,6 +2,8 @@
 
 from rest_framework.permissions import BasePermission
 
+from common.fast_perms import has_perm
+
 
 def model_perm(model, action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
@@ -9,7 +11,7 @@ def model_perm(model, action: str) -> str:
 
 def require_perms(user, perms, *, what: str, errors: dict | None = None) -> None:
     """A 403 naming every permission of ``perms`` that ``user`` lacks (``what`` needs them)."""
-    missing = [perm for perm in perms if not user.has_perm(perm)]
+    missing = [perm for perm in perms if not has_perm(user, perm)]
     if missing:
         # Imported here: common.errors imports DRF's views, which import this module.
         from common.errors import Forbidden

@@ -87,23 +87,27 @@ class ApiRateThrottle(SimpleRateThrottle):
     def parse_rate(self, rate):
         return parse_rate(rate)
 
-    def get_cache_key(self, request, view):
+    def _ident(self, request) -> str:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            ident = f"user:{user.pk}"
-        else:
-            ident = f"ip:{self.get_ident(request)}"
+            return f"user:{user.pk}"
+        return f"ip:{self.get_ident(request)}"
+
+    def _key(self, ident: str) -> str:
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def get_cache_key(self, request, view):
+        return self._key(self._ident(request))
 
     def allow_request(self, request, view):
         self._wait = None
         if self.rate is None:
             return True
-        key = self.get_cache_key(request, view)
-        if key is None:
-            return True
-        # Counted against its address here: a later refusal is not counted twice.
-        request.address_counted = key.endswith(f"ip:{self.get_ident(request)}")
+        ident = self._ident(request)
+        key = self._key(ident)
+        # Counted against its address here: a later refusal is not counted twice. The
+        # address is looked up only then (DRF's get_ident builds request.headers).
+        request.address_counted = ident.startswith("ip:")
         # Authentication may have counted it already, in its own cache round trip.
         counted = getattr(request, "rate_count", None)
         if counted is None or counted.key != key:
@@ -120,15 +124,14 @@ class ApiRateThrottle(SimpleRateThrottle):
         throttle = cls()
         if throttle.rate is None:
             return None
-        key = throttle.cache_format % {"scope": throttle.scope, "ident": f"user:{user_pk}"}
-        return RateCount(key, throttle.timer(), throttle.duration)
+        return RateCount(throttle._key(f"user:{user_pk}"), throttle.timer(), throttle.duration)
 
     def allow_refusal(self, request) -> bool:
         """Counts a 401/403 against the client ADDRESS: False once over the limit."""
         self._wait = None
         if self.rate is None or getattr(request, "address_counted", False):
             return True
-        key = self.cache_format % {"scope": self.scope, "ident": f"ip:{self.get_ident(request)}"}
+        key = self._key(f"ip:{self.get_ident(request)}")
         try:
             return self._allow(RateCount(key, self.timer(), self.duration))
         except Exception:

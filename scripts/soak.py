@@ -176,7 +176,7 @@ def serve(
                     try:
                         if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                             break
-                    except requests.ConnectionError:
+                    except requests.RequestException:  # not listening yet, or still loading
                         pass
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit(f"gunicorn did not start; see {log_path}")

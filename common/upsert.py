@@ -45,7 +45,12 @@ def copy_in(model, objects: list, *, using: str = "default") -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+    # Django's error classes (IntegrityError, ...), as for its own queries.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(statement) as copy,
+    ):
         for obj in objects:
             copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
 

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "salesdesk-mirror/1.0"
 PAGE_LIMIT = 50  # Bsale's largest page
-READ_AHEAD = 20  # pages read ahead of the caller (two of the mirror's write batches)
+READ_AHEAD = 20  # pages read ahead of the caller (1,000 documents: a few MB)
 
 
 class BsaleError(Exception):
@@ -249,16 +249,16 @@ class BsaleClient:
             return False
 
         def read() -> None:
-            url, params = path, query
+            url, url_params = path, query
             try:
                 while not stop.is_set():
-                    page = self.get(url, params)
+                    page = self.get(url, url_params)
                     if not isinstance(page, dict) or not isinstance(page.get("items"), list):
                         raise BsaleError(f"Bsale's answer for {path} is not a list envelope.")
                     following = page.get("next")
                     if not put("page", page) or not (following and page["items"]):
                         break
-                    url, params = following, None
+                    url, url_params = following, None  # next carries the query
                 put("end", None)
             except BaseException as exc:  # the caller raises it
                 put("error", exc)

@@ -42,9 +42,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bench import admin_pages
+from scripts.processes import database_name, ensure_database, run_manage
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -84,10 +84,6 @@ def log(message: str) -> None:
 # --- Database and dataset ---------------------------------------------------------------------
 
 
-def manage(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=check)
-
-
 def redis_answers(url: str) -> bool:
     import redis
 
@@ -95,19 +91,6 @@ def redis_answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
     except redis.RedisError:
         return False
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            log(f"creating database {name}")
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def dataset_counts() -> dict[str, int]:
@@ -140,7 +123,7 @@ def ensure_dataset(env: dict, seed_timing: dict) -> dict[str, int]:
     log(f"dataset incomplete {counts}: loading it with seed_demo (one time, several minutes)")
     options = [f"--{key}={value}" for key, value in DATASET.items()]
     started = time.monotonic()
-    manage("seed_demo", *options, f"--seed={SEED}", env=env)
+    run_manage(env, "seed_demo", *options, f"--seed={SEED}", capture=False, timeout=None)
     seed_timing["seed_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     vacuum()
@@ -1069,9 +1052,10 @@ def main(argv: list[str] | None = None) -> int:
             f"WARNING: the machine is busy (load average {load_before[0]:.2f}): other"
             " processes will share the CPUs with the server, the database and wrk"
         )
-    ensure_database(args.database_url)
+    if ensure_database(args.database_url):
+        log(f"created database {database_name(args.database_url)}")
     log("migrate")
-    manage("migrate", "--noinput", "-v", "0", env=env)
+    run_manage(env, "migrate", "--noinput", "-v", "0", capture=False, timeout=None)
 
     sys.path.insert(0, str(ROOT))
     import django

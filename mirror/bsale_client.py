@@ -12,12 +12,12 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import queue
 import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "salesdesk-mirror/1.0"
 PAGE_LIMIT = 50  # Bsale's largest page
+READ_AHEAD = 20  # pages read ahead of the caller (1,000 documents: a few MB)
 
 
 class BsaleError(Exception):
@@ -228,19 +229,50 @@ class BsaleClient:
     def pages(self, path: str, params: dict | None = None, *, offset: int = 0) -> Iterator[dict]:
         """Each page of a list, from ``offset``, following ``next``.
 
-        The next page is fetched in a background thread while the caller writes this
-        one (the source's time and ours overlap); at most one request is in flight
-        ahead, and the rate limit counts it like any other.
+        A reader thread follows ``next`` while the caller writes (the source's time and
+        ours overlap), up to ``READ_AHEAD`` pages ahead; the rate limit counts its
+        requests like any other. It stops when the caller stops iterating.
         """
         query = {"limit": PAGE_LIMIT, **(params or {})}
         if offset:
             query["offset"] = offset
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bsale-next") as pool:
-            ahead = pool.submit(self.get, path, query)
-            while ahead is not None:
-                page = ahead.result()
-                if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-                    raise BsaleError(f"Bsale's answer for {path} is not a list envelope.")
-                following = page.get("next")
-                ahead = pool.submit(self.get, following) if following and page["items"] else None
-                yield page
+        ahead: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+
+        def put(kind: str, value) -> bool:
+            while not stop.is_set():
+                try:
+                    ahead.put((kind, value), timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            url, url_params = path, query
+            try:
+                while not stop.is_set():
+                    page = self.get(url, url_params)
+                    if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+                        raise BsaleError(f"Bsale's answer for {path} is not a list envelope.")
+                    following = page.get("next")
+                    if not put("page", page) or not (following and page["items"]):
+                        break
+                    url, url_params = following, None  # next carries the query
+                put("end", None)
+            except BaseException as exc:  # the caller raises it
+                put("error", exc)
+
+        reader = threading.Thread(target=read, name="bsale-next", daemon=True)
+        reader.start()
+        try:
+            while True:
+                kind, value = ahead.get()
+                if kind == "error":
+                    raise value
+                if kind == "end":
+                    return
+                yield value
+        finally:
+            stop.set()
+            reader.join()

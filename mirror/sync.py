@@ -12,6 +12,7 @@ differ, it walks that list (or window) again, up to ``WALK_TRIES`` times.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from common.bsale.resources import date_to_unix
@@ -35,6 +36,7 @@ from sales.services import (
     document_types_upsert,
     document_values,
     documents_missing_references,
+    documents_referenced,
     documents_rows_upsert,
 )
 from users.models import User
@@ -43,6 +45,7 @@ from users.services import users_upsert
 logger = logging.getLogger(__name__)
 
 WALK_TRIES = 3
+HEARTBEAT_SECONDS = 5  # the run's sign of life, at most this often (a page is ~0.1 s)
 EPOCH = dt.date(1970, 1, 1)
 FAR_FUTURE = dt.date(2100, 1, 1)  # the last window's end: documents dated ahead are read too
 DOCUMENTS = "documents"
@@ -113,13 +116,18 @@ class Syncer:
     run: SyncRun | None = None
     tallies: dict[str, Tally] = field(default_factory=lambda: {r: Tally() for r in RESOURCES})
     warnings: list[str] = field(default_factory=list)
+    # Ids known to be here, per referenced resource (filled by the full walks): a page
+    # of documents asks the database only about the others.
+    known: dict[str, set[int]] = field(default_factory=dict)
+    _beat_at: float = 0.0
 
     # --- one page ------------------------------------------------------------------
     def _heartbeat(self) -> None:
-        if self.run is not None:
+        if self.run is not None and time.monotonic() - self._beat_at >= HEARTBEAT_SECONDS:
             SyncRun.objects.filter(pk=self.run.pk).update(
                 heartbeat_at=timezone.now(), requests=self.client.requests
             )
+            self._beat_at = time.monotonic()
 
     def upsert_small(self, resource: str, items: list[dict]) -> None:
         _model, service = SMALL_RESOURCES[resource]
@@ -134,8 +142,11 @@ class Syncer:
         self.tallies[resource].add(result.counts())
 
     def fetch_missing_references(self, rows: dict) -> None:
-        """Documents may name an office, type or user created after we read its list."""
-        for resource, ids in documents_missing_references(rows).items():
+        """Documents may name an office, type or user created after we read its list:
+        fetched and written before them. Afterwards every reference exists here."""
+        for resource, ids in documents_missing_references(rows, known=self.known).items():
+            known = self.known.setdefault(resource, set())
+            known.update(documents_referenced(rows, resource) - ids)
             if not ids:
                 continue
             items = []
@@ -147,25 +158,27 @@ class Syncer:
                         f"A document names {resource} {pk}, which Bsale does not have."
                     ) from None
             self.upsert_small(resource, items)
+            known.update(ids)
 
     def upsert_documents(self, items: list[dict], checkpoint: Callable[[], None] | None = None):
         try:
             rows = dict(document_values(item) for item in items)
         except ValueError as exc:
             raise BsaleError(f"Bsale sent a document this system cannot read: {exc}") from None
-        with transaction.atomic():
-            if not self.dry_run:
-                self.fetch_missing_references(rows)
-            try:
+        try:
+            with transaction.atomic():
+                if not self.dry_run:
+                    self.fetch_missing_references(rows)
+                # References: just made sure of (a dry run's may be rows it did not write).
                 result = documents_rows_upsert(
-                    rows=rows, dry_run=self.dry_run, check_references=not self.dry_run
+                    rows=rows, dry_run=self.dry_run, check_references=False
                 )
-            except InvalidInput as exc:
-                raise BsaleError(f"{exc.message} {exc.errors}") from None
-            except IntegrityError as exc:
-                raise BsaleError(f"Bsale's documents clash with rows here: {exc}") from None
-            if checkpoint is not None and not self.dry_run:
-                checkpoint()
+                if checkpoint is not None and not self.dry_run:
+                    checkpoint()
+        except InvalidInput as exc:
+            raise BsaleError(f"{exc.message} {exc.errors}") from None
+        except IntegrityError as exc:  # PostgreSQL checks foreign keys at the commit
+            raise BsaleError(f"Bsale's documents clash with rows here: {exc}") from None
         self.tallies[DOCUMENTS].add(result.counts())
 
     # --- walks -----------------------------------------------------------------------
@@ -221,6 +234,7 @@ class Syncer:
         # (documents may point at it) and counted, so staff can look (docs/mirror.md).
         here = set(model.objects.values_list("pk", flat=True))
         self.tallies[resource].missing = len(here - {int(pk) for pk in seen})
+        self.known[resource] = here
 
     def sync_documents(self, *, url: str, since: dt.date | None, full: bool) -> None:
         window_days = max(1, settings.BSALE_WINDOW_DAYS)
@@ -328,6 +342,24 @@ def _acquire(run_fields: dict) -> SyncRun:
         raise SyncBusy(f"Another Bsale sync is running{since}; try again when it ends.") from None
 
 
+@contextlib.contextmanager
+def quick_commits():
+    """PostgreSQL's ``synchronous_commit`` off for this session while the sync runs: a
+    commit (one per page) does not wait for its WAL flush. A page and its checkpoint still
+    commit together or not at all; a database crash may forget the last moments' pages,
+    checkpoint included, and the next run reads them again."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 def make_client(url: str | None = None, token: str | None = None, **kwargs) -> BsaleClient:
     return BsaleClient(
         url or settings.BSALE_API_URL, token or settings.BSALE_ACCESS_TOKEN, **kwargs
@@ -360,9 +392,10 @@ def run_sync(
         )
         syncer.run = run
     try:
-        for resource in SMALL_RESOURCES:
-            syncer.sync_small(resource)
-        syncer.sync_documents(url=client.base_url, since=since, full=full)
+        with quick_commits():
+            for resource in SMALL_RESOURCES:
+                syncer.sync_small(resource)
+            syncer.sync_documents(url=client.base_url, since=since, full=full)
     except BaseException as exc:  # KeyboardInterrupt too: the run is recorded as failed
         syncer.progress.close()
         if run is not None:

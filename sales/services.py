@@ -645,6 +645,7 @@ DOCUMENT_REFERENCES = {
     "office_id": "offices",
     "user_id": "users",
 }
+DOCUMENT_COLUMNS = {resource: column for column, resource in DOCUMENT_REFERENCES.items()}
 
 
 def document_type_values(item: dict) -> tuple[int, dict]:
@@ -675,13 +676,23 @@ def missing_ids(resource: str, ids: Iterable[int]) -> set[int]:
     return set(wanted) - found
 
 
-def documents_missing_references(rows: Mapping[int, Mapping]) -> dict[str, set[int]]:
-    """The referenced ids that exist nowhere here: ``{"offices": {3}, "users": set(), ...}``."""
+def documents_referenced(rows: Mapping[int, Mapping], resource: str) -> set[int]:
+    """The ids of ``resource`` (offices, document_types, users) that ``rows`` name."""
+    column = DOCUMENT_COLUMNS[resource]
+    return {row[column] for row in rows.values() if row[column] is not None}
+
+
+def documents_missing_references(
+    rows: Mapping[int, Mapping], *, known: Mapping[str, set[int]] | None = None
+) -> dict[str, set[int]]:
+    """The referenced ids that exist nowhere here: ``{"offices": {3}, "users": set(), ...}``.
+    Ids in ``known[resource]`` are taken as there without asking the database."""
+    known = known or {}
     return {
         resource: missing_ids(
-            resource, (row[column] for row in rows.values() if row[column] is not None)
+            resource, documents_referenced(rows, resource) - known.get(resource, set())
         )
-        for column, resource in DOCUMENT_REFERENCES.items()
+        for resource in DOCUMENT_REFERENCES.values()
     }
 
 

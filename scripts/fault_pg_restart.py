@@ -38,7 +38,9 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from soak import auth_headers, history_body, manage, serve, workers_rss
+from soak import auth_headers, history_body, serve, workers_rss
+
+from scripts.processes import exit_with, manage
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/postgres"
 ENTRIES_PER_WRITE = 4
@@ -280,4 +282,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -37,14 +37,22 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+# Run as a file (python scripts/soak.py): the repository's packages are importable too.
+sys.path.insert(0, str(ROOT))
+
+from scripts.processes import (  # noqa: E402
+    ManageError,
+    exit_with,
+    manage,
+    manage_env,
+    throwaway_database,
+)
+
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
-LOOPBACK = {"127.0.0.1", "localhost", "::1", ""}
 MAX_SECONDS = 3600
 
 CLIENT_SETUP = """
@@ -76,52 +84,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def require_loopback_database(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme.startswith("postgres") and (parts.hostname or "") not in LOOPBACK:
-        raise SystemExit(f"Refusing a non-local database: {parts.hostname}")
-
-
-def manage(env: dict, *args: str, timeout: float = 600) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def _admin_connection(url: str):
-    import psycopg
-
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    return psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
-
-
-@contextlib.contextmanager
-def throwaway_database(base_url: str | None, prefix: str):
-    """A fresh database URL: a temp SQLite file, or a new PostgreSQL database (dropped)."""
-    if not base_url or base_url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as tmp:
-            yield f"sqlite:///{Path(tmp) / 'db.sqlite3'}"
-        return
-    require_loopback_database(base_url)
-    name = f"{prefix}_{os.getpid()}_{int(time.time())}"
-    with _admin_connection(base_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
-    finally:
-        with _admin_connection(base_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def child_pids(parent: int) -> list[int]:
@@ -182,17 +144,15 @@ def serve(
 ):
     """Migrate and seed a throwaway database, then serve it with gunicorn on loopback."""
     with throwaway_database(database_url, prefix) as url:
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "DJANGO_ENV": "development",
-            "LOG_LEVEL": "WARNING",
-            "GUNICORN_ACCESSLOG": "",
-            "API_THROTTLE_RATE": "100000000/300s",
-            "GUNICORN_MAX_REQUESTS": "0",
+        env = manage_env(
+            url,
+            DJANGO_ENV="development",
+            LOG_LEVEL="WARNING",
+            GUNICORN_ACCESSLOG="",
+            API_THROTTLE_RATE="100000000/300s",
+            GUNICORN_MAX_REQUESTS="0",
             **(extra_env or {}),
-        }
-        env.pop("DJANGO_SETTINGS_MODULE", None)
+        )
         started = time.monotonic()
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "seed_demo", "--no-progress", *seed_args, timeout=900)
@@ -216,7 +176,7 @@ def serve(
                     try:
                         if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                             break
-                    except requests.ConnectionError:
+                    except requests.RequestException:  # not listening yet, or still loading
                         pass
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit(f"gunicorn did not start; see {log_path}")
@@ -439,8 +399,7 @@ def serve_multi_host(*, workers: int, seed_args: list[str]):
     primary and streaming standby, Redis: the stack of tests/deploy/test_multi_host.py."""
     import urllib3
 
-    sys.path.insert(0, str(ROOT))
-    from tests.deploy.stack import StackError, manage, multi_host_stack
+    from tests.deploy.stack import StackError, multi_host_stack
 
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     extra = {"API_THROTTLE_RATE": "100000000/300s", "GUNICORN_MAX_REQUESTS": "0"}
@@ -461,7 +420,7 @@ def serve_multi_host(*, workers: int, seed_args: list[str]):
                 ),
                 stack,
             )
-    except StackError as exc:
+    except (StackError, ManageError) as exc:
         raise SystemExit(f"multi-host stack: {exc}") from None
 
 
@@ -557,4 +516,4 @@ def _finish(outcome, stack: Stack, log_errors: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from scripts.processes import manage, manage_env
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -30,15 +31,15 @@ def gunicorn(
 ):
     """gunicorn with config/gunicorn.py on a free loopback port; yields the base URL."""
     port = free_port()
-    env = {
-        **os.environ,
-        "GUNICORN_ACCESSLOG": "",
-        "LOG_LEVEL": "WARNING",
-        **env_overrides,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = manage_env(
+        **{
+            "GUNICORN_ACCESSLOG": "",
+            "LOG_LEVEL": "WARNING",
+            **env_overrides,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(workers),
+        }
+    )
     # A file, not a pipe nobody reads: a long-lived server's log lines would fill a pipe's
     # 64 KiB and then block the worker that writes the next one.
     log = tempfile.TemporaryFile() if stderr is None else None  # noqa: SIM115 (closed below)
@@ -97,14 +98,5 @@ def server_database_url(tmp_path_factory, django_db_blocker) -> str:
         return f"postgres://{user}{password}@{host}:{port}/{name}"
     path = tmp_path_factory.mktemp("server-db") / "server.sqlite3"
     url = f"sqlite:///{path}"
-    env = {**os.environ, "DATABASE_URL": url}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    manage(manage_env(url), "migrate", "--noinput", "-v", "0", timeout=300)
     return url

@@ -7,23 +7,20 @@ in a real process.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.processes import ROOT, manage_env, run_manage, start_manage
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     database = tmp_path_factory.mktemp("cli") / "cli.sqlite3"
-    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "LOG_LEVEL": "WARNING"}
-    environment.pop("DJANGO_SETTINGS_MODULE", None)
-    manage(environment, "migrate", "--noinput", "-v", "0")
-    manage(
+    environment = manage_env(f"sqlite:///{database}", LOG_LEVEL="WARNING")
+    run_manage(environment, "migrate", "--noinput", "-v", "0")
+    run_manage(
         environment,
         "seed_demo",
         "--offices=2",
@@ -35,26 +32,12 @@ def env(tmp_path_factory):
     return environment
 
 
-def manage(env, *args, check=True, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=check,
-        **kwargs,
-    )
-
-
 @pytest.mark.parametrize("fmt", ["csv", "table", "json"])
 def test_sales_summary_into_a_closed_pipe_ends_quietly(env, fmt):
     """`manage.py sales_summary --format csv | head`: no BrokenPipeError traceback."""
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "sales_summary", f"--format={fmt}", "--start=2000-01-01"],
-        cwd=ROOT,
-        env=env,
+    proc = start_manage(
+        env,
+        *("sales_summary", f"--format={fmt}", "--start=2000-01-01"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -81,14 +64,14 @@ def test_sales_summary_through_head_prints_the_first_lines(env):
 
 
 def test_sales_summary_help_says_start_and_end_default_to_today(env):
-    text = " ".join(manage(env, "sales_summary", "--help").stdout.split())
+    text = " ".join(run_manage(env, "sales_summary", "--help").stdout.split())
     assert "--start START first day, YYYY-MM-DD (default: today in TIME_ZONE)" in text
     assert "--end END last day, inclusive (default: today)" in text
     assert "output format (default: table)" in text
 
 
 def test_seed_demo_bad_size_in_a_shell(env):
-    result = manage(env, "seed_demo", "--users", "-5", check=False)
+    result = run_manage(env, "seed_demo", "--users", "-5", check=False)
     assert result.returncode == 2
     assert "error: argument --users: must be 0 or more, not -5" in result.stderr
     assert "_non_negative" not in result.stderr and "Traceback" not in result.stderr
@@ -96,10 +79,10 @@ def test_seed_demo_bad_size_in_a_shell(env):
 
 def test_no_progress_bar_into_a_pipe(env, tmp_path):
     """stderr is a pipe here (not a terminal): no tqdm lines, only the summary."""
-    result = manage(env, "seed_demo", "--offices=3", "--users=61", "--sellers=1", "--history=5")
+    result = run_manage(env, "seed_demo", "--offices=3", "--users=61", "--sellers=1", "--history=5")
     assert result.stderr == ""
     assert "Seeding (seed 42): 3 offices, 61 users (1 sellers), 250 documents" in result.stdout
     path = tmp_path / "history.csv"
     path.write_text("user_id,nit,monto,fecha,emc\n")
-    result = manage(env, "import_sales_history", str(path))
+    result = run_manage(env, "import_sales_history", str(path))
     assert result.stderr == "" and "Lines read: 0" in result.stdout

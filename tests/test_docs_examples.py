@@ -21,7 +21,6 @@ Any new ``docs/*.md`` is picked up by itself.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.processes import manage, manage_env
 from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,17 +80,9 @@ def test_no_unescaped_brackets_in_curl_urls():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     database = tmp_path_factory.mktemp("docs") / "docs.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "LOG_LEVEL": "WARNING"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = manage_env(f"sqlite:///{database}", LOG_LEVEL="WARNING")
     for args in (("migrate", "--noinput", "-v", "0"), ("setup_demo",)):
-        subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+        manage(env, *args, timeout=300)
     with gunicorn({"DATABASE_URL": env["DATABASE_URL"]}, workers=2) as base:
         yield base, env
 

@@ -5,21 +5,16 @@ underscores by default, so only a test through gunicorn itself, with the project
 config/gunicorn.py, proves the header reaches Django.
 """
 
-import os
 import socket
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import redis
 import requests
 
+from scripts.processes import manage, manage_env
 from tests.common.test_auth_cache import TEST_REDIS_URL, redis_answers
 from tests.servers import gunicorn
-
-ROOT = Path(__file__).resolve().parent.parent
 
 MAKE_TOKEN = """
 from django.contrib.auth.models import Permission
@@ -31,27 +26,13 @@ print(AccessToken.for_user(user))
 """
 
 
-def _manage(env, *args) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """gunicorn with config/gunicorn.py on a free loopback port, over its own SQLite file."""
     database_url = f"sqlite:///{tmp_path_factory.mktemp('server') / 'server.sqlite3'}"
-    env = {**os.environ, "DATABASE_URL": database_url}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    token = _manage(env, "shell", "-c", MAKE_TOKEN).strip().splitlines()[-1]
+    env = manage_env(database_url)
+    manage(env, "migrate", "--noinput", "-v", "0", timeout=120)
+    token = manage(env, "shell", "-c", MAKE_TOKEN, timeout=120).strip().splitlines()[-1]
     with gunicorn({"DATABASE_URL": database_url}) as base:
         yield base, token
 
@@ -140,11 +121,10 @@ def test_every_worker_locks_out_an_account_deactivated_by_another_process(tmp_pa
         "AUTH_CACHE_SECONDS": "300",  # long: only the invalidation can explain a 401
         "API_THROTTLE_RATE": "off",
     }
-    env = {**os.environ, **overrides}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env = manage_env(**overrides)
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()  # the tests' own Redis database
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    token = _manage(env, "shell", "-c", MAKE_TOKEN).strip().splitlines()[-1]
+    manage(env, "migrate", "--noinput", "-v", "0", timeout=120)
+    token = manage(env, "shell", "-c", MAKE_TOKEN, timeout=120).strip().splitlines()[-1]
     with gunicorn(overrides, workers=2) as base:
         assert _statuses(base, token) == {200}
         # The cache is really used: a change that bypasses Django is not seen...
@@ -154,7 +134,7 @@ def test_every_worker_locks_out_an_account_deactivated_by_another_process(tmp_pa
         with sqlite3.connect(database) as db:
             db.execute("UPDATE users_user SET is_active = 1 WHERE username = 'bsale-client'")
         # ...while one made through Django, in another process, counts at once.
-        _manage(env, "shell", "-c", SHELL_DEACTIVATE)
+        manage(env, "shell", "-c", SHELL_DEACTIVATE, timeout=120)
         assert _statuses(base, token) == {401}
-        _manage(env, "shell", "-c", SHELL_REACTIVATE)
+        manage(env, "shell", "-c", SHELL_REACTIVATE, timeout=120)
         assert _statuses(base, token) == {200}

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import requests
 
+from scripts.processes import manage, manage_env
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -208,10 +210,6 @@ class Host:
                 os.kill(pid, signum)
 
 
-def manage(env: dict, *args: str, timeout: float = 600) -> str:
-    return _run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, timeout=timeout)
-
-
 def start_host(name: str, env: dict, workdir: Path) -> Host:
     port = free_port()
     log = workdir / f"{name}.log"
@@ -363,22 +361,22 @@ def multi_host_stack(
         started = time.monotonic()
         pg.start()
         static_root = workdir / "static"
-        env = {
-            **os.environ,
-            "DJANGO_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": pg.primary_url,
-            "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-            "NUM_PROXIES": "1",
-            "STATIC_ROOT": str(static_root),
-            "LOG_LEVEL": "WARNING",
-            "GUNICORN_ACCESSLOG": "",
-            "WEB_CONCURRENCY": str(workers),
-            "AXES_ENABLED": "false",
-            **(extra_env or {}),
-        }
-        env.pop("DJANGO_SETTINGS_MODULE", None)
+        env = manage_env(
+            **{
+                "DJANGO_ENV": "production",
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DATABASE_URL": pg.primary_url,
+                "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+                "NUM_PROXIES": "1",
+                "STATIC_ROOT": str(static_root),
+                "LOG_LEVEL": "WARNING",
+                "GUNICORN_ACCESSLOG": "",
+                "WEB_CONCURRENCY": str(workers),
+                "AXES_ENABLED": "false",
+                **(extra_env or {}),
+            }
+        )
         env.pop("DATABASE_REPLICA_URLS", None)
         if not _reset_redis(env["REDIS_URL"]):
             # No Redis here: the hosts run without it (rate limits per process, no

@@ -25,7 +25,8 @@ import pytest
 import redis
 import requests
 
-from tests.deploy.stack import StackError, manage, missing_parts, multi_host_stack
+from scripts.processes import ManageError, manage
+from tests.deploy.stack import StackError, missing_parts, multi_host_stack
 
 pytestmark = [
     pytest.mark.server,
@@ -64,7 +65,7 @@ def stack():
             running.data = json.loads(out.strip().splitlines()[-1])
             running.pg.wait_for_replay()
             yield running
-    except StackError as exc:
+    except (StackError, ManageError) as exc:
         pytest.fail(str(exc))
 
 

@@ -5,32 +5,27 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from tests.servers import ROOT, gunicorn
+from scripts.processes import manage, manage_env
+from tests.servers import gunicorn
 
 
-def manage(database_url: str, *args: str, env: dict | None = None, timeout: int = 300) -> str:
-    full_env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **(env or {})}
-    full_env.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+def migrated_with_client(database_url: str, name: str, *, days: int = 2, seed: tuple = ()) -> str:
+    """Migrate ``database_url`` (and ``seed_demo`` it with ``seed``'s options, if any);
+    returns the access token of a new API client called ``name``."""
+    env = manage_env(database_url, LOG_LEVEL="WARNING")
+    manage(env, "migrate", "--noinput", "-v", "0")
+    if seed:
+        manage(env, "seed_demo", *seed, "--no-progress")
+    out = manage(env, "create_api_client", name, "--days", str(days))
+    return next(
+        line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("access_token: ")
     )
-    if result.returncode:
-        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
 
 
 @dataclass
@@ -49,16 +44,8 @@ class Source:
 def prepare_source(directory: Path, *, documents: int = 300) -> tuple[str, str, Path]:
     path = directory / "source.sqlite3"
     database_url = f"sqlite:///{path}"
-    manage(database_url, "migrate", "--noinput", "-v", "0")
-    manage(
-        database_url,
-        *("seed_demo", "--offices", "3", "--users", "30", "--documents", str(documents)),
-        *("--history", "5", "--no-progress"),
-    )
-    out = manage(database_url, "create_api_client", "mirror-reader", "--days", "2")
-    token = next(
-        line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("access_token: ")
-    )
+    seed = ("--offices", "3", "--users", "30", "--documents", str(documents), "--history", "5")
+    token = migrated_with_client(database_url, "mirror-reader", seed=seed)
     return database_url, token, path
 
 

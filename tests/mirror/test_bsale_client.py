@@ -89,3 +89,50 @@ def test_a_next_link_is_followed_on_the_configured_host_only():
 def test_no_token_is_a_clear_error():
     with pytest.raises(BsaleError, match="BSALE_ACCESS_TOKEN"):
         BsaleClient("https://api.bsale.com.pe", "")
+
+
+def _client_over(total_pages: int, *, fail_at: int | None = None):
+    """A client whose GETs answer from a list of ``total_pages`` pages linked by ``next``."""
+    client = BsaleClient("https://api.bsale.com.pe", "token", limiter=None)
+    asked = []
+
+    def get(path_or_url, params=None):
+        number = len(asked)
+        asked.append(path_or_url)
+        if number == fail_at:
+            raise BsaleError("the source failed")
+        following = f"/v1/documents.json?offset={(number + 1) * 50}"
+        page = {"count": total_pages * 50, "items": [{"id": number}]}
+        if number + 1 < total_pages:
+            page["next"] = following
+        return page
+
+    client.get = get
+    return client, asked
+
+
+def test_pages_are_read_ahead_but_no_further_than_read_ahead_allows():
+    import threading
+
+    from mirror.bsale_client import READ_AHEAD
+
+    client, asked = _client_over(1000)
+    pages = client.pages("/v1/documents.json")
+    assert next(pages)["items"] == [{"id": 0}]
+    time.sleep(0.3)  # the reader fills its queue, then waits for the caller
+    assert len(asked) <= 1 + READ_AHEAD + 1
+    pages.close()  # the caller stops: so does the reader
+    assert not any(t.name == "bsale-next" for t in threading.enumerate())
+    assert len(asked) < 1000
+
+
+def test_pages_follow_next_to_the_end_in_order_and_a_failure_reaches_the_caller():
+    client, asked = _client_over(7)
+    assert [page["items"][0]["id"] for page in client.pages("/v1/documents.json")] == list(range(7))
+    assert asked[1:] == [f"/v1/documents.json?offset={n * 50}" for n in range(1, 7)]
+    client, _asked = _client_over(7, fail_at=3)
+    seen = []
+    with pytest.raises(BsaleError, match="the source failed"):
+        for page in client.pages("/v1/documents.json"):
+            seen.append(page["items"][0]["id"])
+    assert seen == [0, 1, 2]

@@ -3,17 +3,16 @@ gunicorn -> a job in the queue (the database) -> a real ``manage.py db_worker``
 fetching from the Bsale source's gunicorn -> the document visible through the
 mirror's /v1/."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from tests.mirror.sources import manage, source_getter, walk
-from tests.servers import ROOT, gunicorn
+from scripts.processes import manage_env, start_manage
+from tests.mirror.sources import migrated_with_client, source_getter, walk
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.server
 
@@ -22,11 +21,7 @@ SECRET = "e2e-webhook-secret"
 
 def test_notification_queue_worker_api(source, tmp_path):
     database_url = f"sqlite:///{tmp_path / 'mirror.sqlite3'}"
-    manage(database_url, "migrate", "--noinput", "-v", "0")
-    out = manage(database_url, "create_api_client", "reader", "--days", "1")
-    token = next(
-        line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("access_token: ")
-    )
+    token = migrated_with_client(database_url, "reader", days=1)
     env = {
         "DATABASE_URL": database_url,
         "BSALE_API_URL": source.url,
@@ -35,12 +30,10 @@ def test_notification_queue_worker_api(source, tmp_path):
         "BSALE_COMPANY_ID": "1",
     }
     document = walk(source_getter(source), "/v1/documents.json?limit=50")[0]
-    worker_env = {**os.environ, **env}
-    worker_env.pop("DJANGO_SETTINGS_MODULE", None)
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-reload"],
-        cwd=ROOT,
-        env=worker_env,
+    worker_env = manage_env(**env)
+    worker = start_manage(
+        worker_env,
+        *("db_worker", "--interval", "0.2", "--no-reload"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -552,3 +552,16 @@ def test_bulk_upsert_as_the_mirror_writes(world):
     assert SalesDailyTotal.objects.get().total_cents == 877
     assert SalesDailyTotal.objects.get().documents == 2
     assert_summaries_equal(FIRST_DAY, day)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL storage parameters")
+def test_totals_tables_leave_room_for_in_place_updates(db):
+    from sales import totals_sql
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+            [list(totals_sql.KEYS)],
+        )
+        options = dict(cursor.fetchall())
+    assert options == {table: [f"fillfactor={totals_sql.FILLFACTOR}"] for table in totals_sql.KEYS}

@@ -177,8 +177,10 @@ def summary_per_seller_totals_sql(
     dtype = DocumentType._meta
     use = f"t.{qn(dtype.get_field('use').column)}"
     tables = {"month": SalesMonthlyTotal._meta.db_table, "day": SalesDailyTotal._meta.db_table}
-    columns = ("document_type_id", "total_cents", "net_cents", "tax_cents", "documents")
-    union, params = _totals_union(tables, columns, start, end, user_id, office_id)
+    sums = ("total_cents", "net_cents", "tax_cents", "documents")
+    union, params = _totals_union(
+        tables, sums, start, end, user_id, office_id, keys=("document_type_id",)
+    )
 
     def signed_sum(name: str) -> str:
         return _money(
@@ -212,14 +214,14 @@ def _per_seller_from_seller_totals(
         "month": SellerMonthlySalesTotal._meta.db_table,
         "day": SellerDailySalesTotal._meta.db_table,
     }
-    columns = (
+    sums = (
         f"sales_{amount}_cents",
         f"returns_{amount}_cents",
         "sales_tax_cents",
         "returns_tax_cents",
         "documents",
     )
-    union, params = _totals_union(tables, columns, start, end, user_id, None)
+    union, params = _totals_union(tables, sums, start, end, user_id, None)
     sales, returns = f"x.sales_{amount}_cents", f"x.returns_{amount}_cents"
     if signed:
         amounts = f"{_money(f'SUM({sales} - {returns})')} AS subtotal"
@@ -234,14 +236,16 @@ def _per_seller_from_seller_totals(
 
 def _totals_union(
     tables: dict[str, str],
-    columns: tuple[str, ...],
+    sums: tuple[str, ...],
     start: dt.date,
     end: dt.date,
     user_id: int | None,
     office_id: int | None,
+    *,
+    keys: tuple[str, ...] = (),
 ) -> tuple[str, list]:
     """[start, end] as a ``UNION ALL`` of the slices ``totals_parts`` chooses, each of
-    ``seller_id`` and ``columns`` (a slice taken away negated, ``documents`` included)."""
+    ``seller_id``, ``keys`` and ``sums`` (negated in a slice taken away)."""
     qn = connection.ops.quote_name
     filters, filter_params = "", []
     if user_id is not None:
@@ -253,16 +257,15 @@ def _totals_union(
     parts, params = [], []
     for part in totals_parts(start, end):
         sign = "" if part.sign == 1 else "-"
-        values = ", ".join(
-            name if name == "document_type_id" else f"{sign}{name} AS {name}" for name in columns
-        )
+        values = ", ".join((*keys, *(f"{sign}{name} AS {name}" for name in sums)))
         parts.append(
             f"SELECT seller_id, {values} FROM {qn(tables[part.table])}"
             f" WHERE {part.table} BETWEEN %s AND %s{filters}"
         )
         params += [part.first, part.last, *filter_params]
     if not parts:  # start after end: nothing, as the raw aggregate
-        parts.append(f"SELECT seller_id, {', '.join(columns)} FROM {qn(tables['day'])} WHERE 1 = 0")
+        columns = ", ".join((*keys, *sums))
+        parts.append(f"SELECT seller_id, {columns} FROM {qn(tables['day'])} WHERE 1 = 0")
     return " UNION ALL ".join(parts), params
 
 

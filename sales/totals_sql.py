@@ -22,6 +22,8 @@ The migration ``sales/migrations/0004_sales_totals.py`` installs ``install_sql(v
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 DOCUMENTS = "sales_document"
 TYPES = "sales_documenttype"
 DAILY = "sales_salesdailytotal"
@@ -95,14 +97,20 @@ def expected_monthly_sql(vendor: str) -> str:
     )
 
 
+def _by_use(amount, use: str = "t.use") -> list[str]:
+    """The sellers' amounts (``SELLER_SUMS`` but ``documents``), in order: ``amount(a)``
+    for a document of the matching use, 0 otherwise; ``use`` is the type's use."""
+    return [
+        f"CASE WHEN {use} = {value} THEN {amount(a)} ELSE 0 END"
+        for _name, value in USES
+        for a in USE_AMOUNTS
+    ]
+
+
 def expected_seller_sql(vendor: str, period: str) -> str:
     """A seller table's rows computed from the documents (``period``: "day" or "month")."""
     date = "d.emission_date" if period == "day" else month_of(vendor, "d.emission_date")
-    sums = ", ".join(
-        f"SUM(CASE WHEN t.use = {use} THEN {cents(vendor, f'd.{a}_amount')} ELSE 0 END)"
-        for _name, use in USES
-        for a in USE_AMOUNTS
-    )
+    sums = ", ".join(f"SUM({e})" for e in _by_use(lambda a: cents(vendor, f"d.{a}_amount")))
     return (
         f"SELECT {date} AS {period}, d.user_id AS seller_id, {sums}, COUNT(*) FROM {DOCUMENTS} d"
         f" INNER JOIN {TYPES} t ON t.id = d.document_type_id"
@@ -115,11 +123,7 @@ def seller_totals_from_types_sql(period: str, where: str = "") -> str:
     """Fill a seller table (``period``: "day" or "month") from the per-type totals of the
     same period; ``where``: extra conditions on them (alias ``x``)."""
     per_type, table = (DAILY, SELLER_DAILY) if period == "day" else (MONTHLY, SELLER_MONTHLY)
-    sums = ", ".join(
-        f"SUM(CASE WHEN t.use = {use} THEN x.{a}_cents ELSE 0 END)"
-        for _name, use in USES
-        for a in USE_AMOUNTS
-    )
+    sums = ", ".join(f"SUM({e})" for e in _by_use(lambda a: f"x.{a}_cents"))
     return (
         f"INSERT INTO {table} ({period}, seller_id, {', '.join(SELLER_SUMS)})"
         f" SELECT x.{period}, x.seller_id, {sums}, SUM(x.documents) FROM {per_type} x"
@@ -170,11 +174,8 @@ def _pg_delta(source: str, sign: str) -> str:
 
 
 def _pg_seller_delta(delta: str) -> str:
-    amounts = ", ".join(
-        f"CASE WHEN t.use = {use} THEN x.{a}_cents ELSE 0 END AS {name}_{a}_cents"
-        for name, use in USES
-        for a in USE_AMOUNTS
-    )
+    split = _by_use(lambda a: f"x.{a}_cents")
+    amounts = ", ".join(f"{e} AS {c}" for e, c in zip(split, SELLER_SUMS, strict=False))
     return (
         f"SELECT x.day, x.seller_id, {amounts}, x.documents FROM ({delta}) x"
         f" INNER JOIN {TYPES} t ON t.id = x.document_type_id WHERE t.use IN (0, 1)"
@@ -193,37 +194,44 @@ def _pg_upsert(table: str, period: str, period_expr: str, key: str, sums, delta:
     )
 
 
-def _pg_drop_empty(table: str, period: str, period_expr: str, per_type: bool) -> str:
+class _Totals(NamedTuple):
+    """A pair of tables the triggers keep: their key after the period, the same key read
+    from a document row, their summed columns, and the delta rows that feed them."""
+
+    daily: str
+    monthly: str
+    key: str
+    old_key: str
+    sums: tuple[str, ...]
+    delta: str
+
+
+def _pg_drop_empty(table: str, period: str, period_expr: str, totals: _Totals) -> str:
     # Only keys that lost documents can reach 0: those of the old rows.
-    if per_type:
-        columns, values = (
-            "seller_id, t.office_id, t.document_type_id",
-            ("user_id, COALESCE(office_id, 0), document_type_id"),
-        )
-    else:
-        columns, values = "seller_id", "user_id"
     return (
-        f"DELETE FROM {table} t WHERE t.documents = 0 AND (t.{period}, t.{columns})"
-        f" IN (SELECT {period_expr}, {values} FROM old_rows"
+        f"DELETE FROM {table} WHERE documents = 0 AND ({period}, {totals.key})"
+        f" IN (SELECT {period_expr}, {totals.old_key} FROM old_rows"
         " WHERE state = 0 AND user_id IS NOT NULL);"
     )
 
 
 def _pg_function(name: str, delta: str, drop_empty: bool, sellers: bool) -> str:
     month, month_of_old = month_of("postgresql", "day"), month_of("postgresql", "emission_date")
-    targets = [(DAILY, MONTHLY, _KEY, TYPE_SUMS, delta, True)]
+    per_type_key = "user_id, COALESCE(office_id, 0), document_type_id"
+    targets = [_Totals(DAILY, MONTHLY, _KEY, per_type_key, TYPE_SUMS, delta)]
     if sellers:
+        seller_delta = _pg_seller_delta(delta)
         targets.append(
-            (SELLER_DAILY, SELLER_MONTHLY, "seller_id", SELLER_SUMS, _pg_seller_delta(delta), False)
+            _Totals(SELLER_DAILY, SELLER_MONTHLY, "seller_id", "user_id", SELLER_SUMS, seller_delta)
         )
     body = ""
-    for daily, monthly, key, sums, rows in (t[:5] for t in targets):
-        body += _pg_upsert(daily, "day", "day", key, sums, rows)
-        body += _pg_upsert(monthly, "month", month, key, sums, rows)
+    for totals in targets:
+        body += _pg_upsert(totals.daily, "day", "day", totals.key, totals.sums, totals.delta)
+        body += _pg_upsert(totals.monthly, "month", month, totals.key, totals.sums, totals.delta)
     if drop_empty:
-        for daily, monthly, *_rest, per_type in targets:
-            body += _pg_drop_empty(daily, "day", "emission_date", per_type)
-            body += _pg_drop_empty(monthly, "month", month_of_old, per_type)
+        for totals in targets:
+            body += _pg_drop_empty(totals.daily, "day", "emission_date", totals)
+            body += _pg_drop_empty(totals.monthly, "month", month_of_old, totals)
     return (
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
         f" BEGIN {body} RETURN NULL; END $$;"
@@ -300,10 +308,11 @@ def _sqlite_add(row: str, sellers: bool) -> str:
             f" ON CONFLICT ({period}, {_KEY}) DO UPDATE SET {_sqlite_added(TYPE_SUMS)};"
         )
     if sellers:
+        split = _by_use(lambda a: cents("sqlite", f"{row}.{a}_amount"))
         for table, period, expr in _sqlite_periods(row, SELLER_DAILY, SELLER_MONTHLY):
             statements.append(
                 f"INSERT INTO {table} ({period}, seller_id, {', '.join(SELLER_SUMS)})"
-                f" SELECT {expr}, {row}.user_id, {_sqlite_by_use(row)}, 1 FROM {TYPES} t"
+                f" SELECT {expr}, {row}.user_id, {', '.join(split)}, 1 FROM {TYPES} t"
                 f" WHERE t.id = {row}.document_type_id AND t.use IN (0, 1)"
                 f" ON CONFLICT ({period}, seller_id) DO UPDATE SET {_sqlite_added(SELLER_SUMS)};"
             )
@@ -327,12 +336,8 @@ def _sqlite_remove(row: str, sellers: bool) -> str:
         )
     if sellers:
         use = f"(SELECT t.use FROM {TYPES} t WHERE t.id = {row}.document_type_id)"
-        taken = ", ".join(
-            f"{name}_{a}_cents = {name}_{a}_cents"
-            f" - CASE WHEN {use} = {value} THEN {cents('sqlite', f'{row}.{a}_amount')} ELSE 0 END"
-            for name, value in USES
-            for a in USE_AMOUNTS
-        )
+        split = _by_use(lambda a: cents("sqlite", f"{row}.{a}_amount"), use)
+        taken = ", ".join(f"{c} = {c} - {e}" for e, c in zip(split, SELLER_SUMS, strict=False))
         for table, period, expr in _sqlite_periods(row, SELLER_DAILY, SELLER_MONTHLY):
             where = f"{period} = {expr} AND seller_id = {row}.user_id"
             statements.append(
@@ -352,14 +357,6 @@ def _sqlite_periods(row: str, daily: str, monthly: str) -> tuple:
 
 def _sqlite_added(columns) -> str:
     return ", ".join(f"{c} = {c} + excluded.{c}" for c in columns)
-
-
-def _sqlite_by_use(row: str) -> str:
-    return ", ".join(
-        f"CASE WHEN t.use = {use} THEN {cents('sqlite', f'{row}.{a}_amount')} ELSE 0 END"
-        for _name, use in USES
-        for a in USE_AMOUNTS
-    )
 
 
 def _sqlite_install(sellers: bool) -> list[str]:

@@ -10,15 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, router
 from django.db.models import QuerySet
 
+from common.bsale.fast_path import SqlFilter
 from common.bsale.parameters import MAX_INT
 from common.money import CENT
 from offices.models import State
 from sales.models import Document, DocumentType, DocumentUse
+from sales.seller_documents_sql import seller_documents_where
 from sales.summary_sql import (
     summary_per_seller_sql,
     summary_per_seller_totals_sql,
@@ -52,6 +55,21 @@ def seller_documents(
         document_type__use=use,
         emission_date__range=(start, end),
     ).order_by("id")
+
+
+def seller_documents_filter(
+    *, user_id: int, use: DocumentUse, start: dt.date, end: dt.date
+) -> QuerySet[Document] | SqlFilter:
+    """``seller_documents`` for the API's list: as SQL written once (the fast path's), the
+    ORM queryset built only when the fast path is off."""
+    if not -MAX_INT <= user_id <= MAX_INT:
+        return Document.objects.none()
+    using = router.db_for_read(Document)
+    sql, params = seller_documents_where(
+        user_id=user_id, use=use, start=start, end=end, using=using
+    )
+    plain = partial(seller_documents, user_id=user_id, use=use, start=start, end=end)
+    return SqlFilter(model=Document, using=using, sql=sql, params=params, queryset=plain)
 
 
 def full_name(first_name: str, last_name: str) -> str:

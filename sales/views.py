@@ -19,7 +19,7 @@ from sales.resources import (
     sales_summary_json,
 )
 from sales.schemas import SALES_SUMMARY_OPENAPI, SELLER_DOCUMENTS_OPENAPI
-from sales.selectors import document_list, document_type_list, seller_documents
+from sales.selectors import document_list, document_type_list, seller_documents_filter
 from users.models import User
 from users.permissions import VIEW_USER
 from users.selectors import user_list
@@ -78,8 +78,8 @@ class SellerViewSet(ApiViewSet):
             request, SELLER_DOCUMENT_RESOURCE, allow_fields=False
         )
         user_id = int(pk)
-        queryset = seller_documents(user_id=user_id, use=use, start=start, end=end)
-        payload = list_payload(request, queryset, representation)
+        documents = seller_documents_filter(user_id=user_id, use=use, start=start, end=end)
+        payload = list_payload(request, documents, representation)
         if payload["count"] == 0:
             self._require_user(user_id)
         return json_response(request, payload)

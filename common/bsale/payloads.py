@@ -27,7 +27,7 @@ def count_and_first_pk(queryset: QuerySet) -> tuple[int, Any]:
 
 def list_payload(
     request: Request,
-    queryset: QuerySet,
+    queryset: QuerySet | fast_path.SqlFilter,
     representation: Representation | None = None,
     *,
     resource: Resource | None = None,
@@ -39,7 +39,12 @@ def list_payload(
         representation = Representation.for_request(request, resource)
     limit, offset = parse_paging(request.query_params)
     fast = None
-    if fast_path.serves(queryset):
+    if isinstance(queryset, fast_path.SqlFilter):
+        if fast_path.ENABLED:
+            fast = fast_path.FastQueries(queryset, representation.columns)
+        else:
+            queryset = queryset.queryset()
+    elif fast_path.serves(queryset):
         fast = fast_path.FastQueries(queryset, representation.columns)
     count, first_pk = fast.count_and_first_pk() if fast else count_and_first_pk(queryset)
     items = []

@@ -37,7 +37,7 @@ from common.openapi import expand_paths
 from common.viewsets import BsaleViewSet
 from sales.models import DocumentUse
 from sales.resources import SELLER_DOCUMENT_RESOURCE
-from sales.selectors import seller_documents
+from sales.selectors import seller_documents_filter
 from tests.factories import (
     CreditNoteTypeFactory,
     DocumentFactory,
@@ -201,10 +201,13 @@ def test_lists_and_details_equal(name, dataset, admin_user, monkeypatch):
 @override_settings(ALLOWED_HOSTS=[HOST])
 def test_seller_documents_equal(use, dataset, admin_user, monkeypatch):
     """A seller's sales and returns: filtered by seller, use and dates (no fields, no
-    relations to expand)."""
+    relations to expand), the fast path's filter written as SQL (sales/seller_documents_sql.py)
+    against the ORM's queryset."""
     ranges = [
         (dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
         (dt.date(2026, 2, 1), dt.date(2026, 2, 28)),
+        (dt.date(2026, 3, 2), dt.date(2026, 3, 2)),  # one day, a document's
+        (dt.date(2026, 3, 2), dt.date(2026, 3, 1)),  # backwards: nothing
     ]
     for user in [*dataset, None]:
         for start, end in ranges:
@@ -216,8 +219,10 @@ def test_seller_documents_equal(use, dataset, admin_user, monkeypatch):
                     representation = Representation.for_request(
                         request, SELLER_DOCUMENT_RESOURCE, allow_fields=False
                     )
-                    queryset = seller_documents(user_id=user_id, use=use, start=start, end=end)
-                    return list_payload(request, queryset, representation)
+                    documents = seller_documents_filter(
+                        user_id=user_id, use=use, start=start, end=end
+                    )
+                    return list_payload(request, documents, representation)
 
                 fast, plain = _both_paths(monkeypatch, build)
                 assert fast == plain

@@ -304,3 +304,20 @@ class SellerMonthlySalesTotal(SellerSalesTotal):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} seller {self.seller_id}"
+
+
+class SellerName(models.Model):
+    """A seller's first and last name, copied from the user by database triggers
+    (sales/seller_names_sql.py): the unfiltered sales summary joins its sellers to these few
+    rows instead of looking each one up among all the users."""
+
+    seller_id = models.BigIntegerField(_("seller"), primary_key=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("seller's name")
+        verbose_name_plural = _("sellers' names")
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -123,7 +123,7 @@ def sales_summary_json(
     first, last = date_to_unix(start), date_to_unix(end)
     per_seller_sql = summary_per_seller_sql if raw else summary_per_seller_totals_sql
     per_seller, params = per_seller_sql(start, end, user_id, signed=True)
-    sql = summary_json_sql(per_seller)
+    sql = summary_json_sql(per_seller, from_totals=not raw)
     prefix = orjson.dumps(f"{base_url}/v1/users/").decode()[1:-1]
     dates = f"?startdate={first}&enddate={last}"
     outer = [prefix, prefix, dates, prefix, dates]

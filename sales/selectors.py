@@ -135,7 +135,7 @@ def sales_summary(
     ``SALES_SUMMARY_SUBTOTAL`` is ``"net"``. Sellers are sorted by full name.
     """
     per_seller, params = summary_per_seller_totals_sql(start, end, user_id, office_id)
-    rows = _summary_rows(per_seller, params)
+    rows = _summary_rows(per_seller, params, from_totals=True)
     if connection.vendor == "sqlite":
         rows = [(*row[:3], *(Decimal(v).scaleb(-2) for v in row[3:])) for row in rows]
     return _summary(start, end, rows)
@@ -151,15 +151,15 @@ def raw_sales_summary(
     """``sales_summary`` aggregated from the documents themselves: the oracle the totals
     are tested against (tests/sales/test_sales_totals.py), never served."""
     per_seller, params = summary_per_seller_sql(start, end, user_id, office_id)
-    rows = _summary_rows(per_seller, params)
+    rows = _summary_rows(per_seller, params, from_totals=False)
     if connection.vendor == "sqlite":
         rows = [(*row[:3], *map(_cents, row[3:])) for row in rows]
     return _summary(start, end, rows)
 
 
-def _summary_rows(per_seller: str, params: list) -> list[tuple]:
+def _summary_rows(per_seller: str, params: list, *, from_totals: bool) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(summary_rows_sql(per_seller), params)
+        cursor.execute(summary_rows_sql(per_seller, from_totals=from_totals), params)
         return cursor.fetchall()
 
 
@@ -176,17 +176,21 @@ def _by_name(seller: SellerSummary) -> tuple[str, int]:
 def sales_totals_differences(limit: int = 1000) -> list[tuple]:
     """Where the sales totals differ from the documents: rows of (``"day"`` or
     ``"month"``, the day or month, seller id, office id (0: none), document type id),
-    sorted; empty when they agree. Reads every document: for ``check_sales_totals``."""
-    from sales import totals_sql
+    sorted; empty when they agree; ``"seller name"`` rows (no period) for the sellers'
+    names. Reads every document: for ``check_sales_totals``."""
+    from sales import seller_names_sql, totals_sql
 
-    sql = totals_sql.differences_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(totals_sql.differences_sql(connection.vendor))
         rows = cursor.fetchall()
+        cursor.execute(seller_names_sql.differences_sql())
+        names = cursor.fetchall()
     keys = sorted(
         {
             (kind, str(period)[:10], seller, office, dtype)
             for kind, period, seller, office, dtype, *_ in rows
         }
+        # A seller's name beside the totals that is missing or differs from the user's.
+        | {("seller name", "", seller, 0, 0) for (seller,) in names}
     )
     return keys[:limit]

@@ -549,7 +549,7 @@ def rebuild_sales_totals(*, progress=None) -> int:
     triggers would otherwise race the rebuild). Batches of one month of emission dates;
     ``progress(total)`` returns a bar (``update(n)``, ``close()``) as seed_demo's do.
     Returns the number of daily rows."""
-    from sales import totals_sql
+    from sales import seller_names_sql, totals_sql
     from sales.models import Document, SalesDailyTotal
 
     using = router.db_for_write(Document)
@@ -559,7 +559,8 @@ def rebuild_sales_totals(*, progress=None) -> int:
             cursor.execute(f"LOCK TABLE {totals_sql.DOCUMENTS} IN SHARE MODE")
         batches = sales_totals_batches(using)
         bar = progress(len(batches)) if progress is not None else None
-        for statement, params in totals_sql.rebuild_statements(connection.vendor, batches):
+        statements = totals_sql.rebuild_statements(connection.vendor, batches)
+        for statement, params in statements + seller_names_sql.rebuild_statements():
             cursor.execute(statement, params)
             if bar is not None and params:
                 bar.update(1)

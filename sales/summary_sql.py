@@ -26,6 +26,7 @@ from sales.models import (
     SalesMonthlyTotal,
     SellerDailySalesTotal,
     SellerMonthlySalesTotal,
+    SellerName,
 )
 
 
@@ -95,12 +96,18 @@ def summary_per_seller_sql(
     return per_seller, params
 
 
-def sellers_join_sql() -> tuple[str, str, str]:
+def sellers_join_sql(*, from_totals: bool) -> tuple[str, str, str]:
     """The sellers' first and last name columns, and the ``INNER JOIN`` that brings them
-    (alias ``u``) to the per-seller sums (alias ``s``)."""
-    qn, user = connection.ops.quote_name, get_user_model()._meta
-    first, last = (f"u.{qn(user.get_field(n).column)}" for n in ("first_name", "last_name"))
-    join = f" INNER JOIN {qn(user.db_table)} u ON u.{qn(user.pk.column)} = s.seller"
+    (alias ``u``) to the per-seller sums (alias ``s``): from the sellers' names kept beside
+    the totals (``from_totals``), else from the users (the oracle's)."""
+    qn = connection.ops.quote_name
+    if from_totals:
+        table, meta, key = SellerName._meta.db_table, SellerName._meta, "seller_id"
+    else:
+        meta = get_user_model()._meta
+        table, key = meta.db_table, meta.pk.column
+    first, last = (f"u.{qn(meta.get_field(n).column)}" for n in ("first_name", "last_name"))
+    join = f" INNER JOIN {qn(table)} u ON u.{qn(key)} = s.seller"
     return first, last, join
 
 
@@ -284,7 +291,7 @@ def json_number_sql(expression: str) -> str:
     )
 
 
-def summary_json_sql(per_seller: str) -> str:
+def summary_json_sql(per_seller: str, *, from_totals: bool) -> str:
     """PostgreSQL: each seller's Bsale object as JSON text, and the total, in one query.
 
     The aggregate is ``sales_summary``'s, with sales minus returns summed at once
@@ -294,7 +301,7 @@ def summary_json_sql(per_seller: str) -> str:
     prefix (JSON-escaped) and the date query string, in this order: prefix, prefix,
     dates, prefix, dates; then the aggregate's own.
     """
-    first, last, join = sellers_join_sql()
+    first, last, join = sellers_join_sql(from_totals=from_totals)
     obj = (
         """'{"href":"' || %s || s.seller || '.json","id":' || s.seller"""
         f""" || ',"fullName":' || to_json(btrim({first} || ' ' || {last}))::text"""
@@ -312,9 +319,9 @@ def summary_json_sql(per_seller: str) -> str:
     )
 
 
-def summary_rows_sql(per_seller: str) -> str:
+def summary_rows_sql(per_seller: str, *, from_totals: bool) -> str:
     """Rows of (seller, first name, last name, sales, returns, tax) from an aggregate."""
-    first, last, join = sellers_join_sql()
+    first, last, join = sellers_join_sql(from_totals=from_totals)
     return (
         f"SELECT s.seller, {first}, {last}, s.sales, s.returns, s.tax FROM ({per_seller}) s{join}"
     )

@@ -25,6 +25,7 @@ from sales.models import (
     SalesMonthlyTotal,
     SellerDailySalesTotal,
     SellerMonthlySalesTotal,
+    SellerName,
 )
 from sales.resources import sales_summary_json
 from sales.selectors import raw_sales_summary, sales_summary, sales_totals_differences
@@ -37,6 +38,7 @@ from tests.factories import (
     OfficeFactory,
     UserFactory,
 )
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 BASE = "http://testserver"
@@ -120,6 +122,14 @@ OPERATION = st.one_of(
     ),
     st.tuples(st.just("queryset_delete"), DAY),
     st.tuples(st.just("raw_sql"), PICK, AMOUNT, DAY),
+    # The summary shows the sellers' names kept beside the totals (sales/seller_names_sql.py).
+    st.tuples(
+        st.just("rename"),
+        PICK,
+        st.sampled_from(["save", "queryset_update", "raw_sql"]),
+        st.sampled_from(["Zoë", "", " Ana ", "Émile", "bruno"]),
+        st.sampled_from(["Ríos", "", "O'Neil", "díaz"]),
+    ),
 )
 
 
@@ -231,6 +241,20 @@ class Writer:
                     [amount, day, doc.pk],
                 )
 
+    def rename(self, n, door, first, last):
+        seller = self.pick(self.world["sellers"], n)
+        if door == "save":
+            seller.first_name, seller.last_name = first, last
+            seller.save()
+        elif door == "queryset_update":
+            User.objects.filter(pk=seller.pk).update(first_name=first, last_name=last)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE users_user SET first_name = %s, last_name = %s WHERE id = %s",
+                    [first, last, seller.pk],
+                )
+
 
 NUMBERS = itertools.count(10_000)
 RANGE = st.tuples(DAY, DAY).map(sorted)
@@ -244,8 +268,9 @@ RANGE = st.tuples(DAY, DAY).map(sorted)
     office=PICK,
 )
 def test_random_writes_keep_the_totals_exact(world, operations, ranges, seller, office):
-    """Writes through the ORM (save, bulk_create, QuerySet.update and delete) and raw SQL:
-    the totals equal the documents after each batch, and so does every summary."""
+    """Writes through the ORM (save, bulk_create, QuerySet.update and delete) and raw SQL,
+    and sellers renamed through each: the totals equal the documents after each batch, and
+    so does every summary, names included."""
     writer = Writer(world)
     for op in operations:
         writer.apply(op)
@@ -437,19 +462,59 @@ def test_a_document_types_new_use_re_sums_its_sellers(world, new_use):
     assert_summaries_equal(FIRST_DAY, FIRST_DAY + dt.timedelta(days=DAYS))
 
 
+def assert_check_lists_then_rebuild_repairs(*expected: str) -> None:
+    """``check_sales_totals`` exits 1 naming each of ``expected``; a rebuild repairs it."""
+    with pytest.raises(CommandError) as raised:
+        call_command("check_sales_totals")
+    assert raised.value.returncode == 1
+    for text in expected:
+        assert text in str(raised.value)
+    call_command("rebuild_sales_totals", stdout=io.StringIO())
+    call_command("check_sales_totals", stdout=io.StringIO())
+
+
 def test_check_reports_a_sellers_row_that_differs(world):
     seller = world["sellers"][1]
     DocumentFactory(document_type=world["types"][0], user=seller, emission_date=FIRST_DAY)
     SellerMonthlySalesTotal.objects.update(sales_total_cents=7)
     SellerDailySalesTotal.objects.all().delete()
-    with pytest.raises(CommandError) as raised:
-        call_command("check_sales_totals")
-    message = str(raised.value)
-    assert f"seller day {FIRST_DAY}: seller {seller.pk}" in message
-    assert f"seller month 2015-11-01: seller {seller.pk}" in message
-    call_command("rebuild_sales_totals", stdout=io.StringIO())
-    call_command("check_sales_totals", stdout=io.StringIO())
+    assert_check_lists_then_rebuild_repairs(
+        f"seller day {FIRST_DAY}: seller {seller.pk}",
+        f"seller month 2015-11-01: seller {seller.pk}",
+    )
     assert SellerDailySalesTotal.objects.get().sales_total_cents > 0
+
+
+def test_check_reports_a_sellers_name_that_differs_then_rebuild_repairs(world):
+    ana, bruno, _ = world["sellers"]
+    for seller in (ana, bruno):
+        DocumentFactory(document_type=world["types"][0], user=seller, emission_date=FIRST_DAY)
+    SellerName.objects.filter(pk=ana.pk).update(last_name="Old")  # a bypass of the triggers
+    SellerName.objects.filter(pk=bruno.pk).delete()
+    assert_check_lists_then_rebuild_repairs(
+        f"seller name: seller {ana.pk}", f"seller name: seller {bruno.pk}"
+    )
+    assert SellerName.objects.get(pk=ana.pk).last_name == "Ríos"
+
+
+def test_a_sellers_name_row_follows_the_user(world):
+    """Added with the seller's first document (or when a document moves to them), renamed
+    with the user, gone with the user; a user who never sold has none."""
+    ana = world["sellers"][0]
+    newcomer = UserFactory(first_name="Nuevo", last_name="Vendedor")
+    assert not SellerName.objects.filter(pk__in=[ana.pk, newcomer.pk]).exists()
+    doc = DocumentFactory(document_type=world["types"][3], user=ana, emission_date=FIRST_DAY)
+    assert SellerName.objects.get(pk=ana.pk).first_name == "Ana"  # any document's seller
+    Document.objects.filter(pk=doc.pk).update(user=newcomer)
+    assert str(SellerName.objects.get(pk=newcomer.pk)) == "Nuevo Vendedor"
+    newcomer.last_name = "Renombrado"
+    newcomer.save()
+    assert SellerName.objects.get(pk=newcomer.pk).last_name == "Renombrado"
+    doc.delete()
+    newcomer.delete()
+    assert not SellerName.objects.filter(pk=newcomer.pk).exists()
+    assert SellerName.objects.filter(pk=ana.pk).exists()  # kept: never joined without totals
+    assert_totals_exact()
 
 
 def test_rebuild_of_no_documents_empties_the_totals(db):

@@ -21,15 +21,7 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS("Sales totals agree with the documents."))
             return
         sellers = sorted({seller for _kind, _period, seller, _office, _type in differences})
-        lines = [
-            f"  {kind} {period}: seller {seller}"
-            + (
-                " (all offices and types)"
-                if kind.startswith("seller")
-                else f", office {office or '-'}, document type {dtype}"
-            )
-            for kind, period, seller, office, dtype in differences[:SHOWN]
-        ]
+        lines = [_line(*difference) for difference in differences[:SHOWN]]
         if len(differences) > SHOWN:
             lines.append(f"  ... and {len(differences) - SHOWN} more")
         raise CommandError(
@@ -39,3 +31,11 @@ class Command(BaseCommand):
             + "\nRun manage.py rebuild_sales_totals to recompute them.",
             returncode=1,
         )
+
+
+def _line(kind: str, period: str, seller: int, office: int, dtype: int) -> str:
+    if kind == "seller name":
+        return f"  seller name: seller {seller} (missing, or not the user's name)"
+    if kind.startswith("seller"):
+        return f"  {kind} {period}: seller {seller} (all offices and types)"
+    return f"  {kind} {period}: seller {seller}, office {office or '-'}, document type {dtype}"

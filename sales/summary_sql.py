@@ -16,6 +16,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import timezone
 
 from offices.models import State
 from sales.models import (
@@ -121,22 +122,32 @@ class TotalsPart(NamedTuple):
     sign: int
 
 
-def totals_parts(start: dt.date, end: dt.date) -> list[TotalsPart]:
+def totals_parts(start: dt.date, end: dt.date, *, today: dt.date | None = None) -> list[TotalsPart]:
     """[start, end] as the fewest rows of the totals: whole months from the monthly table;
-    a month cut by the range either as its days in the range, or, when fewer, as the whole
-    month minus its days outside the range. A year ending today reads about 13 monthly
-    rows per seller and type, and a day or two of daily rows, instead of 365 daily rows."""
+    a month cut by the range either as its days in the range, or, when fewer rows, as the
+    whole month minus its days outside the range. A year ending today reads about 13 monthly
+    rows per seller and type, and a day or two of daily rows, instead of 365 daily rows.
+
+    Days after ``today`` are counted as holding no rows (documents are seldom dated ahead):
+    the month so far is its monthly row minus days that hold nothing yet. Only the choice
+    depends on it; every choice sums the same."""
     parts: list[TotalsPart] = []
     if start > end:
         return parts
+
+    def days(first: dt.date, last: dt.date) -> int:
+        if today is not None:
+            last = min(last, today)
+        return max((last - first).days + 1, 0)
+
     month = start.replace(day=1)
     while month <= end:
         following = _next_month(month)
         month_last = following - dt.timedelta(days=1) if following else dt.date.max
         first, last = max(start, month), min(end, month_last)
-        inside = (last - first).days + 1
-        outside = (month_last - month).days + 1 - inside
-        if outside < inside:
+        inside = days(first, last)
+        outside = days(month, month_last) - inside
+        if outside < inside or (first == month and last == month_last):
             months = [i for i, part in enumerate(parts) if part.table == "month"]
             if months and _next_month(parts[months[-1]].last) == month:
                 # Consecutive months: one range.
@@ -262,7 +273,7 @@ def _totals_union(
         filters += " AND office_id = %s"
         filter_params.append(office_id)
     parts, params = [], []
-    for part in totals_parts(start, end):
+    for part in totals_parts(start, end, today=timezone.localdate()):
         sign = "" if part.sign == 1 else "-"
         values = ", ".join((*keys, *(f"{sign}{name} AS {name}" for name in sums)))
         parts.append(
@@ -291,28 +302,17 @@ def json_number_sql(expression: str) -> str:
     )
 
 
-def summary_json_sql(per_seller: str, *, from_totals: bool) -> str:
-    """PostgreSQL: each seller's Bsale object as JSON text, and the total, in one query.
+def summary_text_sql(per_seller: str, *, from_totals: bool) -> str:
+    """PostgreSQL: rows of (first name, last name, seller, subtotal, tax, total) with the
+    amounts already as the JSON's number text, for ``sales_summary_json`` to write.
 
     The aggregate is ``sales_summary``'s, with sales minus returns summed at once
-    (``signed``); then the database writes each seller's object (names escaped by
-    ``to_json``, amounts exact) instead of handing over three numerics per seller for
-    Python to parse, subtract, format and serialize again. Parameters: the users' URL
-    prefix (JSON-escaped) and the date query string, in this order: prefix, prefix,
-    dates, prefix, dates; then the aggregate's own.
+    (``signed``). Numbers as text: no ``Decimal`` per amount to parse and format again.
     """
     first, last, join = sellers_join_sql(from_totals=from_totals)
-    obj = (
-        """'{"href":"' || %s || s.seller || '.json","id":' || s.seller"""
-        f""" || ',"fullName":' || to_json(btrim({first} || ' ' || {last}))::text"""
-        f""" || ',"subtotal":' || {json_number_sql("s.subtotal")}"""
-        f""" || ',"taxSubtotal":' || {json_number_sql("s.tax")}"""
-        """ || ',"sales":{"href":"' || %s || s.seller || '/sales.json' || %s"""
-        """ || '"},"returns":{"href":"' || %s || s.seller || '/returns.json'"""
-        """ || %s || '"}}'"""
-    )
     return (
-        f"SELECT {first}, {last}, s.seller, {obj}, {json_number_sql('s.total')} FROM ("
+        f"SELECT {first}, {last}, s.seller, {json_number_sql('s.subtotal')},"
+        f" {json_number_sql('s.tax')}, {json_number_sql('s.total')} FROM ("
         "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax,"
         f" trim_scale(SUM(subtotal) OVER ()) AS total FROM ({per_seller}) p"
         f") s{join}"

@@ -298,8 +298,9 @@ def test_documents_behind_a_user_need_the_document_view_permission_too(db, api_c
 
 @pytest.mark.django_db
 def test_the_databases_json_is_the_same_bytes_as_the_python_payload():
-    """On PostgreSQL ``sales_summary_json`` has the database write each seller's object;
-    it must be byte for byte what ``sales_summary_payload`` renders, names that need
+    """On PostgreSQL ``sales_summary_json`` writes each seller's object around the
+    database's number text; it must be byte for byte what ``sales_summary_payload`` renders,
+    names that need
     escaping, amounts with trailing zeros, zero and negative subtotals included. (On
     SQLite both sides are the Python payload.)"""
     from common.renderers import dumps

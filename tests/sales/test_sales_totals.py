@@ -283,13 +283,22 @@ def test_random_writes_keep_the_totals_exact(world, operations, ranges, seller, 
         assert_summaries_equal(start, end, office_id=office_id)
 
 
-@pytest.mark.parametrize("subtotal", ["total", "net"])
-def test_summaries_equal_the_raw_aggregate_over_random_ranges(world, settings, subtotal):
+@pytest.mark.parametrize(
+    ("subtotal", "today"),
+    # A "today" inside the data: documents dated after it, which the choice of slices
+    # counts as none, are still summed.
+    [("total", None), ("net", None), ("total", dt.date(2015, 12, 20))],
+)
+def test_summaries_equal_the_raw_aggregate_over_random_ranges(
+    world, settings, monkeypatch, subtotal, today
+):
     """Ranges cut inside months, whole months, across years, empty, one day; all sellers,
     one seller, one office; total or net subtotals."""
     import random
 
     settings.SALES_SUMMARY_SUBTOTAL = subtotal
+    if today is not None:
+        monkeypatch.setattr("sales.summary_sql.timezone.localdate", lambda: today)
     rng = random.Random(7)
     writer = Writer(world)
     for _ in range(300):
@@ -592,6 +601,33 @@ def _part(table, first, last, sign=1):
 def test_totals_parts(start, end, parts):
     d = dt.date.fromisoformat
     assert totals_parts(d(start), d(end)) == [_part(*p) for p in parts]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "today", "parts"),
+    [
+        (  # 31 days ending today: the month so far is its monthly row (the rest: no rows)
+            "2026-11-07",
+            "2026-12-07",
+            "2026-12-07",
+            [
+                ("month", "2026-11-01", "2026-12-01"),
+                ("day", "2026-11-01", "2026-11-06", -1),
+                ("day", "2026-12-08", "2026-12-31", -1),
+            ],
+        ),
+        (  # days counted up to today only: 3 in, 4 out
+            "2026-12-05",
+            "2026-12-20",
+            "2026-12-07",
+            [("day", "2026-12-05", "2026-12-20")],
+        ),
+        ("2027-01-05", "2027-01-09", "2026-12-07", [("day", "2027-01-05", "2027-01-09")]),
+    ],
+)
+def test_totals_parts_until_today(start, end, today, parts):
+    d = dt.date.fromisoformat
+    assert totals_parts(d(start), d(end), today=d(today)) == [_part(*p) for p in parts]
 
 
 def test_bulk_upsert_as_the_mirror_writes(world):

@@ -48,7 +48,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from offices.models import Office
-from sales.models import Document, DocumentType, DocumentUse, SalesHistoryEntry
+from sales import totals_sql
+from sales.models import Document, DocumentType, DocumentUse, SalesHistoryEntry, SellerName
 from users.models import User
 
 USERNAME_PREFIX = "demo_user_"
@@ -524,14 +525,22 @@ class DemoSeeder:
         return self.stats
 
     def analyze(self) -> None:
-        """Refresh the planner's statistics after a bulk load (PostgreSQL), so the first
-        queries on the new data do not plan with the row counts of an empty table."""
+        """After a bulk load (PostgreSQL): the sales totals rewritten in key order, and the
+        planner's statistics refreshed, so the first queries on the new data do not plan
+        with the row counts of an empty table. Batches of documents over every date leave
+        each day's totals scattered over the whole table, one page per row read (at 10M the
+        31-day summary took 12 ms instead of 6); documents written as they come (the sync,
+        the API) keep a day's rows together."""
         if connection.vendor != "postgresql":
             return
         tables = [
-            m._meta.db_table for m in (Office, DocumentType, User, Document, SalesHistoryEntry)
+            m._meta.db_table
+            for m in (Office, DocumentType, User, Document, SalesHistoryEntry, SellerName)
         ]
         with connection.cursor() as cursor:
+            for statement in totals_sql.storage_sql(connection.vendor):
+                cursor.execute(statement)
+            tables += list(totals_sql.KEYS)
             cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
     # --- Offices ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The Bsale representations of document types and documents, and the sales summary."""
 
 import datetime as dt
+from decimal import Decimal
 
 import orjson
 from django.db import connection
@@ -144,11 +145,11 @@ def sales_summary_json(
         f'"subtotal":{subtotal},"taxSubtotal":{tax},'
         f'"sales":{{"href":"{users}{seller}/sales.json{dates}"}},'
         f'"returns":{{"href":"{users}{seller}/returns.json{dates}"}}}}'
-        for first_name, last_name, seller, subtotal, tax, _total in rows
+        for first_name, last_name, seller, subtotal, tax in rows
     )
     return {
         "startDate": first,
         "endDate": last,
-        "total": orjson.Fragment(rows[0][5] if rows else "0.0"),
+        "total": money_json(sum((Decimal(row[3]) for row in rows), ZERO)),
         "sellers": orjson.Fragment(f"[{sellers}]"),
     }, len(rows)

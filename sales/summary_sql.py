@@ -306,19 +306,19 @@ def json_number_sql(expression: str) -> str:
 
 
 def summary_text_sql(per_seller: str, *, from_totals: bool) -> str:
-    """PostgreSQL: rows of (first name, last name, seller, subtotal, tax, total) with the
-    amounts already as the JSON's number text, for ``sales_summary_json`` to write.
+    """PostgreSQL: rows of (first name, last name, seller, subtotal, tax) with the amounts
+    already as the JSON's number text, for ``sales_summary_json`` to write.
 
     The aggregate is ``sales_summary``'s, with sales minus returns summed at once
     (``signed``). Numbers as text: no ``Decimal`` per amount to parse and format again.
+    The grand total is summed in Python: a window over the rows cost the query more.
     """
     first, last, join = sellers_join_sql(from_totals=from_totals)
     return (
         f"SELECT {first}, {last}, s.seller, {json_number_sql('s.subtotal')},"
-        f" {json_number_sql('s.tax')}, {json_number_sql('s.total')} FROM ("
-        "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax,"
-        f" trim_scale(SUM(subtotal) OVER ()) AS total FROM ({per_seller}) p"
-        f") s{join}"
+        f" {json_number_sql('s.tax')} FROM ("
+        "SELECT seller, trim_scale(subtotal) AS subtotal, trim_scale(tax) AS tax"
+        f" FROM ({per_seller}) p) s{join}"
     )
 
 

@@ -7,6 +7,7 @@ summary"). As the totals, triggers keep them, so no write path can miss them:
 - a document written with a seller (insert, or update to another seller) adds the seller's
   row when it is missing, reading the user's row ``FOR SHARE``, so a rename running at the
   same time either comes first and is copied, or waits and then updates the new row;
+- a user inserted after documents that name them (a deferred foreign key) gets a row;
 - a change of a user's first or last name is copied to the row;
 - a deleted user's row goes.
 
@@ -21,9 +22,17 @@ NAMES = "sales_sellername"
 DOCUMENTS = "sales_document"
 USERS = "users_user"
 SELLER_MONTHLY = "sales_sellermonthlysalestotal"
-TRIGGERS = (
-    "sales_seller_names_insert",
-    "sales_seller_names_update",
+# Trigger -> its table.
+TRIGGERS = {
+    "sales_seller_names_insert": DOCUMENTS,
+    "sales_seller_names_update": DOCUMENTS,
+    "sales_seller_names_arrive": USERS,
+    "sales_seller_names_rename": USERS,
+    "sales_seller_names_forget": USERS,
+}
+FUNCTIONS = (
+    "sales_seller_names_add",
+    "sales_seller_names_arrive",
     "sales_seller_names_rename",
     "sales_seller_names_forget",
 )
@@ -36,6 +45,16 @@ def _copy_missing(sellers: str, lock: str = "") -> str:
         f"INSERT INTO {NAMES} ({_COLUMNS}) SELECT u.id, u.first_name, u.last_name FROM {USERS} u"
         f" WHERE u.id IN ({sellers}) AND NOT EXISTS"
         f" (SELECT 1 FROM {NAMES} n WHERE n.seller_id = u.id){lock}"
+        " ON CONFLICT (seller_id) DO NOTHING;"
+    )
+
+
+def _copy_arrived(users: str) -> str:
+    """Users inserted after documents that name them (a deferred foreign key, e.g. a
+    fixture loaded documents first): their names too."""
+    return (
+        f"INSERT INTO {NAMES} ({_COLUMNS}) SELECT u.id, u.first_name, u.last_name FROM {users}"
+        f" WHERE EXISTS (SELECT 1 FROM {DOCUMENTS} d WHERE d.user_id = u.id)"
         " ON CONFLICT (seller_id) DO NOTHING;"
     )
 
@@ -59,6 +78,7 @@ def _postgresql_install() -> list[str]:
     )
     return [
         function("sales_seller_names_add", added),
+        function("sales_seller_names_arrive", _copy_arrived("new_rows u")),
         function("sales_seller_names_rename", _RENAME),
         function("sales_seller_names_forget", _FORGET),
         # Statement-level, as the totals' triggers: one query per bulk write, not per row.
@@ -68,6 +88,9 @@ def _postgresql_install() -> list[str]:
         f"CREATE TRIGGER sales_seller_names_update AFTER UPDATE ON {DOCUMENTS}"
         " REFERENCING NEW TABLE AS new_rows"
         " FOR EACH STATEMENT EXECUTE FUNCTION sales_seller_names_add();",
+        f"CREATE TRIGGER sales_seller_names_arrive AFTER INSERT ON {USERS}"
+        " REFERENCING NEW TABLE AS new_rows"
+        " FOR EACH STATEMENT EXECUTE FUNCTION sales_seller_names_arrive();",
         f"CREATE TRIGGER sales_seller_names_rename AFTER UPDATE OF first_name, last_name"
         f" ON {USERS} FOR EACH ROW WHEN (OLD.first_name IS DISTINCT FROM NEW.first_name"
         " OR OLD.last_name IS DISTINCT FROM NEW.last_name)"
@@ -79,11 +102,14 @@ def _postgresql_install() -> list[str]:
 
 def _sqlite_install() -> list[str]:
     added = _copy_missing("NEW.user_id")
+    user = "NEW.id AS id, NEW.first_name AS first_name, NEW.last_name AS last_name"
+    arrived = _copy_arrived(f"(SELECT {user}) u")
     return [
         f"CREATE TRIGGER sales_seller_names_insert AFTER INSERT ON {DOCUMENTS}"
         f" WHEN NEW.user_id IS NOT NULL BEGIN {added} END;",
         f"CREATE TRIGGER sales_seller_names_update AFTER UPDATE OF user_id ON {DOCUMENTS}"
         f" WHEN NEW.user_id IS NOT NULL BEGIN {added} END;",
+        f"CREATE TRIGGER sales_seller_names_arrive AFTER INSERT ON {USERS} BEGIN {arrived} END;",
         f"CREATE TRIGGER sales_seller_names_rename AFTER UPDATE OF first_name, last_name"
         f" ON {USERS} WHEN OLD.first_name IS NOT NEW.first_name"
         f" OR OLD.last_name IS NOT NEW.last_name BEGIN {_RENAME} END;",
@@ -101,19 +127,11 @@ def install_sql(vendor: str) -> list[str]:
 
 def uninstall_sql(vendor: str) -> list[str]:
     if vendor == "postgresql":
-        tables = (DOCUMENTS, DOCUMENTS, USERS, USERS)
         return [
-            *(f"DROP TRIGGER IF EXISTS {n} ON {t};" for n, t in zip(TRIGGERS, tables, strict=True)),
-            *(
-                f"DROP FUNCTION IF EXISTS {n}();"
-                for n in (
-                    "sales_seller_names_add",
-                    "sales_seller_names_rename",
-                    "sales_seller_names_forget",
-                )
-            ),
+            *(f"DROP TRIGGER IF EXISTS {name} ON {table};" for name, table in TRIGGERS.items()),
+            *(f"DROP FUNCTION IF EXISTS {name}();" for name in FUNCTIONS),
         ]
-    return [f"DROP TRIGGER IF EXISTS {n};" for n in TRIGGERS]
+    return [f"DROP TRIGGER IF EXISTS {name};" for name in TRIGGERS]
 
 
 def rebuild_statements() -> list[tuple[str, list]]:

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -524,6 +524,24 @@ def test_a_sellers_name_row_follows_the_user(world):
     assert not SellerName.objects.filter(pk=newcomer.pk).exists()
     assert SellerName.objects.filter(pk=ana.pk).exists()  # kept: never joined without totals
     assert_totals_exact()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_seller_inserted_after_their_documents_gets_a_name_row(world):
+    """Foreign keys are checked at commit: a fixture may load documents before the user
+    they name. The user's insert then copies the name."""
+    future_id = User.objects.order_by("-pk").values_list("pk", flat=True).first() + 100
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO sales_document (document_type_id, number, emission_date,"
+            " generation_date, office_id, user_id, net_amount, tax_amount, exempt_amount,"
+            " total_amount, state) VALUES (%s, 1, %s, %s, NULL, %s, 10, 0, 0, 10, 0)",
+            [world["types"][0].pk, FIRST_DAY, dt.datetime(2015, 8, 3, tzinfo=dt.UTC), future_id],
+        )
+        UserFactory(id=future_id, first_name="Llegó", last_name="Después", office=None)
+    assert str(SellerName.objects.get(pk=future_id)) == "Llegó Después"
+    assert_totals_exact()
+    assert_summaries_equal(FIRST_DAY, FIRST_DAY)
 
 
 def test_rebuild_of_no_documents_empties_the_totals(db):

@@ -135,12 +135,14 @@ def uninstall_sql(vendor: str) -> list[str]:
 
 
 def rebuild_statements() -> list[tuple[str, list]]:
-    """The rows again, for the sellers of the sellers' totals (after those are rebuilt)."""
+    """The rows again, for every user a document names (as the triggers keep them: a
+    seller whose documents are all void or of other uses today can be summed tomorrow,
+    when a type's use changes)."""
     return [
         (f"DELETE FROM {NAMES}", []),
         (
             f"INSERT INTO {NAMES} ({_COLUMNS}) SELECT u.id, u.first_name, u.last_name"
-            f" FROM {USERS} u WHERE u.id IN (SELECT seller_id FROM {SELLER_MONTHLY})",
+            f" FROM {USERS} u WHERE EXISTS (SELECT 1 FROM {DOCUMENTS} d WHERE d.user_id = u.id)",
             [],
         ),
     ]

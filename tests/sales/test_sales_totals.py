@@ -526,6 +526,19 @@ def test_a_sellers_name_row_follows_the_user(world):
     assert_totals_exact()
 
 
+def test_rebuild_names_every_seller_of_a_document_so_a_new_use_lists_them(world):
+    """A seller with dispatch documents only is in no total, but a type's new use can put
+    them in: the rebuild (and the migration, which runs it) writes their name too."""
+    dispatch, carla = world["types"][3], world["sellers"][2]
+    DocumentFactory(document_type=dispatch, user=carla, emission_date=FIRST_DAY)
+    call_command("rebuild_sales_totals", stdout=io.StringIO())
+    assert SellerName.objects.filter(pk=carla.pk).exists()
+    DocumentType.objects.filter(pk=dispatch.pk).update(use=0)
+    assert_totals_exact()
+    assert [s.user_id for s in sales_summary(start=FIRST_DAY, end=FIRST_DAY).sellers] == [carla.pk]
+    assert_summaries_equal(FIRST_DAY, FIRST_DAY)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_seller_inserted_after_their_documents_gets_a_name_row(world):
     """Foreign keys are checked at commit: a fixture may load documents before the user

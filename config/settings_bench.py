@@ -14,10 +14,14 @@ Never used in production: nothing in config.settings refers to this module.
 """
 
 from config.settings import *  # noqa: F403
-from config.settings import ALLOWED_HOSTS, INSTALLED_APPS, MIDDLEWARE, env
+from config.settings import ALLOWED_HOSTS, CACHES, DATABASES, INSTALLED_APPS, MIDDLEWARE, env
 
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", "localhost"]
 ROOT_URLCONF = "bench.urls"
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
+
+# One Redis for the 1M and the 10M databases: the cache keys carry the database's name, so
+# an entry of one (a user's authentication, same id in both) is never read for the other.
+CACHES["default"]["KEY_PREFIX"] = f"bench-{DATABASES['default']['NAME']}"

@@ -1,8 +1,9 @@
 """The sellers' names beside their totals (``SellerName``), kept by database triggers.
 
 The unfiltered sales summary joins its ~1,000 sellers to these rows, a small table hashed at
-once, instead of probing the users table once per seller (docs/performance.md, "Sales
-summary"). As the totals, triggers keep them, so no write path can miss them:
+once, instead of probing the users table once per seller (docs/performance.md, "The
+sellers' names beside their totals"). As the totals, triggers keep them, so no write path
+can miss them:
 
 - a document written with a seller (insert, or update to another seller) adds the seller's
   row when it is missing, reading the user's row ``FOR SHARE``, so a rename running at the
@@ -12,8 +13,8 @@ summary"). As the totals, triggers keep them, so no write path can miss them:
 - a deleted user's row goes.
 
 A seller whose documents all went keeps the row: a seller without totals is never joined.
-``check_sales_totals`` compares the rows with the users; ``rebuild_sales_totals`` writes them
-again from the users of the sellers' totals.
+``check_sales_totals`` compares the rows of the sellers in the totals with the users;
+``rebuild_sales_totals`` writes them again for every user a document names.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ A seller whose documents all went keeps the row: a seller without totals is neve
 
 from __future__ import annotations
 
+from sales.totals_sql import DOCUMENTS, SELLER_MONTHLY
+
 NAMES = "sales_sellername"
-DOCUMENTS = "sales_document"
 USERS = "users_user"
-SELLER_MONTHLY = "sales_sellermonthlysalestotal"
 # Trigger -> its table.
 TRIGGERS = {
     "sales_seller_names_insert": DOCUMENTS,

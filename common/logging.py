@@ -186,11 +186,20 @@ def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict:
     }
 
 
-def gunicorn_logconfig(level: str = "INFO", *, json_lines: bool = True) -> dict:
-    """gunicorn's ``logconfig_dict``: its error and access logs as the app's (redacted) lines."""
+def gunicorn_logconfig(
+    level: str = "INFO", *, json_lines: bool = True, access: bool = True
+) -> dict:
+    """gunicorn's ``logconfig_dict``: its error and access logs as the app's (redacted) lines.
+
+    ``access`` False silences gunicorn's access lines: a ``logconfig_dict`` alone turns them
+    on (gunicorn's rule), a second line per request beside the app's own."""
     config = logging_config(level, json_lines=json_lines)
     config["loggers"] = {
         "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
-        "gunicorn.access": {"handlers": ["console"], "level": level, "propagate": False},
+        "gunicorn.access": (
+            {"handlers": ["console"], "level": level, "propagate": False}
+            if access
+            else {"handlers": [], "level": "CRITICAL", "propagate": False}
+        ),
     }
     return config

@@ -49,6 +49,7 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 logconfig_dict = gunicorn_logconfig(
     loglevel.upper(),
     json_lines=env.str("LOG_FORMAT", default="plain" if _debug else "json") == "json",
+    access=accesslog is not None,
 )
 
 # Let the Bsale ``access_token`` header through (see the docstring), from any peer.

@@ -339,3 +339,8 @@ def test_gunicorn_master_and_workers_log_in_one_time_zone(tmp_path):
         dt.datetime.fromisoformat(stamp.match(worker)[1]) - dt.datetime.fromisoformat(now)
     ) <= dt.timedelta(minutes=2)
     assert not any(line.lstrip().startswith("{") for line in lines)  # no JSON in development
+    # One access line per request, the app's: gunicorn's stays off (GUNICORN_ACCESSLOG unset).
+    assert [line for line in lines if "/healthz" in line] == [
+        line for line in lines if "salesdesk.access" in line and "/healthz" in line
+    ]
+    assert not any("gunicorn.access" in line for line in lines), lines

@@ -72,7 +72,13 @@ CLIENT_PERMS = (
 )
 HISTORY_USERS = 16
 HISTORY_ENTRIES = 100
-PREFIX = {"ours": "", "floor": "/bench/floor", "usual": "/bench/usual"}
+# "computed": ours with the summary cache off (bench.urls), what a summary costs after a write.
+PREFIX = {
+    "ours": "",
+    "computed": "/bench/computed",
+    "floor": "/bench/floor",
+    "usual": "/bench/usual",
+}
 ADMIN_KEY = "admin"  # --only: the admin pages (bench.admin_pages)
 HOST_HEADER = "127.0.0.1"
 
@@ -258,9 +264,9 @@ USUAL_SUMMARY_MAX_DOCUMENTS = 5_000_000
 def scenarios(p: Params) -> list[Scenario]:
     s31, s365, end = p.unix(p.start31), p.unix(p.start365), p.unix(p.end)
     summary_variants = (
-        ("ours", "floor")
+        ("ours", "computed", "floor")
         if DATASET["documents"] >= USUAL_SUMMARY_MAX_DOCUMENTS
-        else ("ours", "floor", "usual")
+        else ("ours", "computed", "floor", "usual")
     )
     docs = f"/v1/documents.json?emissiondaterange=[{s31},{end}]"
     sales = f"/v1/users/{p.seller_id}/sales.json?startdate={s31}&enddate={end}"
@@ -398,7 +404,7 @@ class Server:
         # Django's access log writes a line per request: read and drop those, keep the rest.
         assert self.proc is not None and self.proc.stderr is not None
         for raw in self.proc.stderr:
-            if b'"salesdesk.access"' not in raw:
+            if b"salesdesk.access" not in raw:  # JSON or plain lines
                 self.notable.append(raw.decode(errors="replace").rstrip())
 
     def workers(self) -> list[int]:
@@ -529,6 +535,7 @@ def summary_sql(start: dt.date, end: dt.date, raw: bool = False) -> str:
     """The SQL our summary sends for [start, end], with its parameters inlined; ``raw``:
     the same summary aggregated from the documents (what it cost before the totals)."""
     from django.db import connection
+    from django.test.utils import override_settings
 
     from sales.resources import sales_summary_json
 
@@ -538,7 +545,8 @@ def summary_sql(start: dt.date, end: dt.date, raw: bool = False) -> str:
         captured.append((sql, params))
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(capture):
+    # The cache off: the SQL that computes the summary, not the check of a kept one.
+    with connection.execute_wrapper(capture), override_settings(SALES_SUMMARY_CACHE_SECONDS=0):
         sales_summary_json(start=start, end=end, base_url=f"http://{HOST_HEADER}", raw=raw)
     if len(captured) != 1:
         raise RuntimeError(f"the summary made {len(captured)} queries, not one")
@@ -625,6 +633,8 @@ def preflight(servers: Servers, params: Params, scenario: Scenario) -> Outcome:
         bodies[variant] = body
     if "floor" in bodies:
         outcome.checks["floor_bytes_equal"] = bodies["floor"] == bodies["ours"]
+    if "computed" in bodies:
+        outcome.checks["computed_bytes_equal"] = bodies["computed"] == bodies["ours"]
     if "usual" in bodies:
         outcome.checks["usual_json_equal"] = json.loads(bodies["usual"]) == json.loads(
             bodies["ours"]
@@ -788,6 +798,10 @@ def evaluate(outcomes: dict[str, Outcome], baseline: dict, memory: dict) -> list
         )
         q = outcomes[key].queries.get("ours")
         add(f"{key}: queries", q, "== 1", q == 1, unit="")
+        computed = outcomes[key].runs.get("computed")
+        if computed:  # shown, not a target: every request after a write pays it
+            p50 = computed["p50_us"] / 1000
+            add(f"{key}: computed p50 / raw SQL in psql (info)", ratio(p50, raw), "-", None)
     hist = outcomes.get("history_update")
     if hist and hist.runs.get("ours"):
         eps = hist.runs["ours"]["rps"] * HISTORY_ENTRIES
@@ -815,6 +829,13 @@ def evaluate(outcomes: dict[str, Outcome], baseline: dict, memory: dict) -> list
                 None,
                 "identical",
                 bool(outcome.checks["floor_bytes_equal"]),
+            )
+        if "computed_bytes_equal" in outcome.checks:
+            add(
+                f"{key}: computed bytes == ours (served again)",
+                None,
+                "identical",
+                bool(outcome.checks["computed_bytes_equal"]),
             )
     growth = memory.get("peak_growth_kib")
     if growth is not None:
@@ -895,7 +916,7 @@ def print_targets(targets: list[dict]) -> None:
     width = max(len(t["target"]) for t in targets) + 2
     print(f"{'target':<{width}} {'measured':>12} {'required':>14}  result")
     for t in targets:
-        result = "PASS" if t["ok"] else "FAIL"
+        result = "info" if t["ok"] is None else "PASS" if t["ok"] else "FAIL"
         print(f"{t['target']:<{width}} {t['measured']:>12} {t['required']:>14}  {result}")
     print()
 
@@ -1178,7 +1199,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"results: {name.relative_to(ROOT)} (load and serve took {elapsed:.0f} s)")
     if notable:
         log("server messages (not access lines):\n  " + "\n  ".join(notable))
-    return 0 if all(t["ok"] for t in targets) else 1
+    return 0 if all(t["ok"] is not False for t in targets) else 1
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from django.urls import include, path
 from rest_framework.test import APIClient
 
 from bench import floor_views
+from bench.urls import computed_summary
 from tests.conftest import token_for
 from tests.factories import (
     CreditNoteTypeFactory,
@@ -38,7 +39,10 @@ if HAS_FLEX_FIELDS:
     from bench import usual_views
 
     urlpatterns += usual_views.urlpatterns
-urlpatterns.append(path("", include("config.urls")))
+urlpatterns += [
+    path("bench/computed/v1/users/sales_summary.json", computed_summary),
+    path("", include("config.urls")),
+]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -129,6 +133,14 @@ def test_the_floor_returns_the_same_bytes_as_our_api(client, book):
         assert floor.status_code == 200, (url, floor.content)
         assert floor["Content-Type"] == ours["Content-Type"] == "application/json"
         assert floor.content == ours.content, url
+
+
+def test_ours_computed_returns_the_same_bytes_as_ours(client, book):
+    """``make bench``'s "computed" variant: the summary with its cache off."""
+    for url in requests(book):
+        if "sales_summary" in url:
+            ours = _ours(client, url)
+            assert client.get(f"/bench/computed{url}").content == ours.content, url
 
 
 def test_the_floor_makes_the_queries_it_claims(client, book, django_assert_num_queries):

@@ -546,7 +546,7 @@ def summary_sql(start: dt.date, end: dt.date, raw: bool = False) -> str:
         return execute(sql, params, many, context)
 
     # The cache off: the SQL that computes the summary, not the check of a kept one.
-    with connection.execute_wrapper(capture), override_settings(SALES_SUMMARY_CACHE_SECONDS=0):
+    with connection.execute_wrapper(capture), override_settings(SALES_SUMMARY_CACHE_MB=0):
         sales_summary_json(start=start, end=end, base_url=f"http://{HOST_HEADER}", raw=raw)
     if len(captured) != 1:
         raise RuntimeError(f"the summary made {len(captured)} queries, not one")

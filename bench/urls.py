@@ -19,7 +19,7 @@ _summary = resolve("/v1/users/sales_summary.json", urlconf="config.urls").func
 
 
 def computed_summary(request):
-    with override_settings(SALES_SUMMARY_CACHE_SECONDS=0):
+    with override_settings(SALES_SUMMARY_CACHE_MB=0):
         return _summary(request)
 
 

@@ -264,9 +264,11 @@ SALES_HISTORY_MAX_ENTRIES_PER_USER = env.int("SALES_HISTORY_MAX_ENTRIES_PER_USER
 SALES_SUMMARY_SUBTOTAL = env.str("SALES_SUMMARY_SUBTOTAL", default="total")
 if SALES_SUMMARY_SUBTOTAL not in {"total", "net"}:
     raise ImproperlyConfigured("SALES_SUMMARY_SUBTOTAL must be 'total' or 'net'.")
-# Seconds a computed API summary may be served again from the cache, only while no write has
-# changed it since (sales/summary_cache.py; PostgreSQL). 0 turns it off.
-SALES_SUMMARY_CACHE_SECONDS = env.int("SALES_SUMMARY_CACHE_SECONDS", default=3600)
+# Megabytes of each worker's memory for API summaries served again, only while no write has
+# changed them since (sales/summary_cache.py; PostgreSQL). 0 turns it off.
+SALES_SUMMARY_CACHE_MB = env.int("SALES_SUMMARY_CACHE_MB", default=16)
+if SALES_SUMMARY_CACHE_MB < 0:
+    raise ImproperlyConfigured("SALES_SUMMARY_CACHE_MB must be 0 or more.")
 
 # --- The Bsale mirror (docs/mirror.md) -----------------------------------------------
 BSALE_API_URL = env.str("BSALE_API_URL", default="https://api.bsale.com.pe")

@@ -162,7 +162,7 @@ def sales_summary_json(
     total = orjson.dumps(money_json(sum((Decimal(row[3]) for row in rows), ZERO))).decode()
     computed = (total, f"[{sellers}]", len(rows))
     if cacheable:
-        summary_cache.put(cache_key, snapshot, computed)
+        summary_cache.put(cache_key, snapshot, computed, size=len(sellers))
     return _summary_body(first, last, *computed)
 
 

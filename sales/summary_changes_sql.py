@@ -65,12 +65,14 @@ def uninstall_sql() -> list[str]:
     ]
 
 
-# The cached summary's snapshot is still good: nothing it did not see has committed a change
-# since (newest first: a change usually shows at once), and nothing it needs was pruned.
+# The kept summary's snapshot is still good: no transaction it did not see (one that started
+# after it, or was running then) has committed a change since, and nothing it needs was
+# pruned. Index probes only, however many changes a long transaction holds back from pruning.
 STILL_EXACT_SQL = (
-    f"SELECT NOT EXISTS (SELECT 1 FROM {CHANGES} c"
-    " WHERE c.txid >= pg_snapshot_xmin(%(s)s::pg_snapshot)"
-    " AND NOT pg_visible_in_snapshot(c.txid, %(s)s::pg_snapshot))"
+    f"SELECT NOT EXISTS (SELECT 1 FROM {CHANGES}"
+    " WHERE txid >= pg_snapshot_xmax(%(s)s::pg_snapshot))"
+    f" AND NOT EXISTS (SELECT 1 FROM {CHANGES}"
+    " WHERE txid IN (SELECT pg_snapshot_xip(%(s)s::pg_snapshot)))"
     f" AND pg_snapshot_xmin(%(s)s::pg_snapshot) >= (SELECT horizon FROM {HORIZON})"
 )
 

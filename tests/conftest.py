@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from common import auth_cache
+from sales import summary_cache
 from tests.factories import UserFactory
 
 READ_PERMS = [
@@ -69,9 +70,12 @@ def _fast_password_hasher(settings):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters live in the cache: no test inherits another's budget (nor this
-    process's copies of authentication entries, which only the cache's stamps validate)."""
+    process's copies of authentication entries, which only the cache's stamps validate, nor
+    its summaries served again)."""
     cache.clear()
     auth_cache._local_entries.clear()
+    summary_cache.clear()
     yield
     cache.clear()
     auth_cache._local_entries.clear()
+    summary_cache.clear()

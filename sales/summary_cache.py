@@ -36,7 +36,12 @@ def _limit() -> int:
 
 def usable(connection) -> bool:
     """Whether summaries read through ``connection`` may be kept and served again."""
-    return _limit() > 0 and connection.vendor == "postgresql" and not connection.in_atomic_block
+    return (
+        _limit() > 0
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    )
 
 
 def key(*parts: Any) -> tuple:
@@ -53,14 +58,15 @@ def get(cache_key: tuple, connection) -> Any | None:
         _entries.move_to_end(cache_key)
     snapshot, value, _ = entry
     with connection.cursor() as cursor:
-        cursor.execute(STILL_EXACT_SQL, {"s": snapshot})
+        cursor.execute(STILL_EXACT_SQL, {"kept": snapshot})
         (exact,) = cursor.fetchone()
     return value if exact else None
 
 
 def put(cache_key: tuple, snapshot: str, value: Any, *, size: int) -> None:
-    """Keep ``value`` (about ``size`` characters), computed under ``snapshot``
-    (``pg_current_snapshot()`` as text), dropping the least recently used beyond the limit."""
+    """Keep ``value`` (about ``size`` characters), computed under ``snapshot`` (as
+    ``summary_changes_sql.with_snapshot_sql`` gives it), dropping the least recently used
+    beyond the limit."""
     global _size
     limit = _limit()
     if size > limit:

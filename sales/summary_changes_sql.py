@@ -48,7 +48,10 @@ def install_sql() -> list[str]:
         f"CREATE OR REPLACE FUNCTION {_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$"
         " DECLARE me xid8 := pg_current_xact_id();"
         f" BEGIN INSERT INTO {CHANGES} VALUES (me) ON CONFLICT DO NOTHING;"
-        f" IF FOUND AND me::text::bigint % {PRUNE_EVERY} = 0 THEN"
+        # Not in a REPEATABLE READ or SERIALIZABLE writer: its old snapshot would make the
+        # pruning's DELETE fail on rows another pruning removed since (the write with it).
+        f" IF FOUND AND me::text::bigint % {PRUNE_EVERY} = 0"
+        " AND current_setting('transaction_isolation') = 'read committed' THEN"
         " PERFORM sales_summary_prune(); END IF;"
         " RETURN NULL; END $$;",
         *triggers,
@@ -65,22 +68,31 @@ def uninstall_sql() -> list[str]:
     ]
 
 
-# The kept summary's snapshot is still good: no transaction it did not see (one that started
-# after it, or was running then) has committed a change since, and nothing it needs was
-# pruned. Index probes only, however many changes a long transaction holds back from pruning.
+# Which server and database a snapshot belongs to: transaction ids are only comparable
+# within one run of one cluster (a restore, a failover or a restart starts another).
+_SERVER = (
+    "pg_postmaster_start_time()::text || ' '"
+    " || (SELECT oid FROM pg_database WHERE datname = current_database())::text"
+)
+
+# The kept summary's snapshot is still good: same server and database, no transaction it
+# did not see (one that started after it, or was running then) has committed a change since,
+# and nothing it needs was pruned. Index probes only, however many changes a long
+# transaction holds back from pruning. ``%(kept)s``: what ``with_snapshot_sql`` returned.
 STILL_EXACT_SQL = (
-    f"SELECT NOT EXISTS (SELECT 1 FROM {CHANGES}"
-    " WHERE txid >= pg_snapshot_xmax(%(s)s::pg_snapshot))"
-    f" AND NOT EXISTS (SELECT 1 FROM {CHANGES}"
-    " WHERE txid IN (SELECT pg_snapshot_xip(%(s)s::pg_snapshot)))"
-    f" AND pg_snapshot_xmin(%(s)s::pg_snapshot) >= (SELECT horizon FROM {HORIZON})"
+    f"SELECT k.server = {_SERVER}"
+    f" AND NOT EXISTS (SELECT 1 FROM {CHANGES} WHERE txid >= pg_snapshot_xmax(k.s))"
+    f" AND NOT EXISTS (SELECT 1 FROM {CHANGES} WHERE txid IN (SELECT pg_snapshot_xip(k.s)))"
+    f" AND pg_snapshot_xmin(k.s) >= (SELECT horizon FROM {HORIZON})"
+    " FROM (SELECT split_part(%(kept)s, '|', 1)::pg_snapshot AS s,"
+    " split_part(%(kept)s, '|', 2) AS server) k"
 )
 
 
 def with_snapshot_sql(query: str) -> str:
-    """``query``'s rows, each after the snapshot the statement ran under (one row of NULLs
-    when it has none): the snapshot a cached result is checked against later."""
+    """``query``'s rows, each after the snapshot the statement ran under and its server (one
+    row of NULLs when it has none): what a kept result is checked against later."""
     return (
-        "SELECT s.snapshot, q.* FROM (SELECT pg_current_snapshot()::text AS snapshot) s"
-        f" LEFT JOIN ({query}) q ON TRUE"
+        f"SELECT s.snapshot, q.* FROM (SELECT pg_current_snapshot()::text || '|' || {_SERVER}"
+        f" AS snapshot) s LEFT JOIN ({query}) q ON TRUE"
     )

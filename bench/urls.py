@@ -13,8 +13,6 @@ from bench import floor_views, usual_views
 from config.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from config.urls import urlpatterns as app_urlpatterns
 
-# The app's URLs first, so that our endpoints resolve exactly as in production; the
-# references come after them (their ``bench/`` paths match none of the app's).
 _summary = resolve("/v1/users/sales_summary.json", urlconf="config.urls").func
 
 
@@ -23,6 +21,8 @@ def computed_summary(request):
         return _summary(request)
 
 
+# The app's URLs first, so that our endpoints resolve exactly as in production; the
+# references come after them (their ``bench/`` paths match none of the app's).
 urlpatterns = [
     path("", include(app_urlpatterns)),
     path("bench/computed/v1/users/sales_summary.json", computed_summary),

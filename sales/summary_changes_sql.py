@@ -5,7 +5,7 @@ A statement trigger on each table the API's summary reads (the sellers' daily an
 totals, the sellers' names) records the writing transaction's id in
 ``sales_summary_change``: one row per transaction, inserted, never updated, so writers
 never wait for each other. A summary computed under snapshot S is still exact while no
-transaction that S did not see has committed a row here: that is one index probe.
+transaction that S did not see has committed a row here: a few index probes.
 
 Rows of transactions every current snapshot sees are pruned now and then (about one
 writing transaction in ``PRUNE_EVERY`` prunes, without waiting if another is at it);
